@@ -1,0 +1,3 @@
+//! coracle: a Kubernetes distribution in one binary.
+
+pub mod registry;
