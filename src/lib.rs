@@ -1,3 +1,4 @@
 //! coracle: a Kubernetes distribution in one binary.
 
 pub mod registry;
+pub mod store;
