@@ -75,6 +75,15 @@ impl FieldError {
     pub fn invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
         Self::new(ErrorType::Invalid, field, Some(value.into()), detail)
     }
+    /// `Invalid value: <rendered>: detail`, for bad values Go prints in its own syntax
+    /// (e.g. `[]string{"10.0.0.1"}`).
+    pub fn invalid_rendered(
+        field: impl Into<String>,
+        rendered: impl std::fmt::Display,
+        detail: impl std::fmt::Display,
+    ) -> Self {
+        Self::new(ErrorType::Invalid, field, None, format!("{rendered}: {detail}"))
+    }
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(ErrorType::Forbidden, field, None, detail)
     }

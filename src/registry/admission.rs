@@ -1,0 +1,493 @@
+//! Built-in admission: what the real API server's default admission plugins and
+//! special registries do around a write. Namespace lifecycle, Service cluster IP
+//! and node port allocation (IPs recorded as IPAddress objects, as Kubernetes
+//! 1.33 does), Bindings, and the review kinds that are answered, never stored.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use rand::Rng;
+use serde_json::{Value, json};
+use tokio::sync::OwnedMutexGuard;
+
+use super::Registry;
+use super::catalog::Storage;
+use super::error::{ApiError, ApiResult};
+use super::field_error::FieldError;
+use super::meta;
+use super::resource::ResourceInfo;
+use super::rest::{Ctx, Outcome};
+use crate::store::{ListRequest, StoreError, WriteOptions};
+
+const IPADDRESS_PREFIX: &str = "/networking.k8s.io/ipaddresses/";
+
+/// Namespaces that may never be deleted.
+pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
+/// What an admitted write reserved, to be kept on success or given back on failure.
+#[derive(Default)]
+pub struct Allocation {
+    /// Cluster IPs whose IPAddress objects this write created.
+    ips: Vec<String>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Allocation {
+    /// The write failed (or was a dry run): give back what it reserved.
+    pub async fn release(self, reg: &Registry) {
+        for ip in &self.ips {
+            let _ = reg.store.delete(&format!("{IPADDRESS_PREFIX}{ip}"), None).await;
+        }
+    }
+
+    /// The update was stored: release what the old object held and the new one does not.
+    pub async fn commit(self, reg: &Registry, old: &Value) {
+        if self._guard.is_some() {
+            let keep: HashSet<String> = self.ips.iter().cloned().collect();
+            for ip in service_ips(old) {
+                if !keep.contains(&ip) && !self.ips.is_empty() {
+                    let _ = reg.store.delete(&format!("{IPADDRESS_PREFIX}{ip}"), None).await;
+                }
+            }
+        }
+    }
+}
+
+fn is_service(res: &ResourceInfo) -> bool {
+    res.group.is_empty() && res.plural == "services"
+}
+
+/// Admission of a create.
+pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &mut Value) -> ApiResult<Allocation> {
+    if res.namespaced {
+        namespace_lifecycle(reg, res, obj).await?;
+    }
+    if is_service(res) {
+        return allocate_service(reg, ctx, obj, None).await;
+    }
+    Ok(Allocation::default())
+}
+
+/// Admission of an update.
+pub async fn admit_update(
+    reg: &Registry,
+    ctx: &Ctx,
+    res: &ResourceInfo,
+    old: &Value,
+    new: &mut Value,
+) -> ApiResult<Allocation> {
+    if is_service(res) {
+        return allocate_service(reg, ctx, new, Some(old)).await;
+    }
+    Ok(Allocation::default())
+}
+
+/// Admission of a delete.
+pub fn admit_delete(_reg: &Registry, res: &ResourceInfo, obj: &Value) -> ApiResult<()> {
+    if res.group.is_empty() && res.plural == "namespaces" && IMMORTAL_NAMESPACES.contains(&meta::name(obj)) {
+        return Err(ApiError::forbidden("", "namespaces", meta::name(obj), "this namespace may not be deleted"));
+    }
+    Ok(())
+}
+
+/// After an object is gone: free what it held.
+pub async fn after_delete(reg: &Registry, res: &ResourceInfo, obj: &Value) {
+    if is_service(res) {
+        for ip in service_ips(obj) {
+            let _ = reg.store.delete(&format!("{IPADDRESS_PREFIX}{ip}"), None).await;
+        }
+    }
+}
+
+/// NamespaceLifecycle: no new objects in a namespace that is missing or terminating.
+async fn namespace_lifecycle(reg: &Registry, res: &ResourceInfo, obj: &Value) -> ApiResult<()> {
+    let ns = meta::namespace(obj);
+    let Some(nsres) = reg.resource("", "v1", "namespaces") else { return Ok(()) };
+    let Some((nsobj, _)) = reg.read(&nsres, None, ns).await? else {
+        return Err(ApiError::not_found("", "namespaces", ns));
+    };
+    let terminating = meta::deletion_timestamp(&nsobj).is_some()
+        || nsobj.get("status").and_then(|s| s.get("phase")).and_then(Value::as_str) == Some("Terminating");
+    // Events may still be written about what goes on in a terminating namespace.
+    if terminating && res.plural != "events" {
+        let mut e = ApiError::forbidden(
+            &res.group,
+            &res.plural,
+            meta::name(obj),
+            format!("unable to create new content in namespace {ns} because it is being terminated"),
+        );
+        if let Some(Value::Object(d)) = e.details.as_mut() {
+            d.insert(
+                "causes".into(),
+                json!([{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}]),
+            );
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn service_ips(obj: &Value) -> Vec<String> {
+    let spec = obj.get("spec");
+    let mut ips: Vec<String> = spec
+        .and_then(|s| s.get("clusterIPs"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    if ips.is_empty()
+        && let Some(ip) = spec.and_then(|s| s.get("clusterIP")).and_then(Value::as_str)
+    {
+        ips.push(ip.to_string());
+    }
+    ips.retain(|ip| ip != "None" && !ip.is_empty());
+    ips
+}
+
+fn node_ports(obj: &Value) -> Vec<i64> {
+    obj.get("spec")
+        .and_then(|s| s.get("ports"))
+        .and_then(Value::as_array)
+        .map(|ports| ports.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_i64)).collect())
+        .unwrap_or_default()
+}
+
+/// Allocate a Service's cluster IP and node ports (create, or an update that needs them).
+async fn allocate_service(reg: &Registry, ctx: &Ctx, svc: &mut Value, old: Option<&Value>) -> ApiResult<Allocation> {
+    let guard = reg.alloc_lock.clone().lock_owned().await;
+    let mut alloc = Allocation { ips: vec![], _guard: Some(guard) };
+    let name = meta::name(svc).to_string();
+    let ns = meta::namespace(svc).to_string();
+    let svc_type = svc["spec"]["type"].as_str().unwrap_or("ClusterIP").to_string();
+    let cidr = reg.config.service_cidr;
+    let invalid = |errs: Vec<FieldError>| ApiError::invalid("", "Service", &name, &errs);
+
+    // Cluster IP.
+    if svc_type == "ExternalName" {
+        if let Some(spec) = svc["spec"].as_object_mut() {
+            spec.remove("clusterIP");
+            spec.remove("clusterIPs");
+        }
+    } else {
+        let old_ips = old.map(service_ips).unwrap_or_default();
+        let requested = svc["spec"]["clusterIP"].as_str().unwrap_or("").to_string();
+        if requested == "None" {
+            svc["spec"]["clusterIPs"] = json!(["None"]);
+        } else if !old_ips.is_empty() && (requested.is_empty() || old_ips.contains(&requested)) {
+            svc["spec"]["clusterIP"] = old_ips[0].clone().into();
+            svc["spec"]["clusterIPs"] = json!(old_ips);
+        } else {
+            let used = used_ips(reg).await?;
+            let ip = if requested.is_empty() {
+                pick_ip(&cidr, &used).ok_or_else(|| {
+                    invalid(vec![FieldError::internal(
+                        "spec.clusterIPs",
+                        "failed to allocate a serviceIP: range is full",
+                    )])
+                })?
+            } else {
+                let parsed: Option<Ipv4Addr> = requested.parse().ok();
+                let in_range =
+                    parsed.is_some_and(|a| cidr.contains(&a) && a != cidr.network() && a != cidr.broadcast());
+                if !in_range {
+                    return Err(invalid(vec![FieldError::invalid_rendered(
+                        "spec.clusterIPs",
+                        format!("[]string{{{requested:?}}}"),
+                        format!(
+                            "failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is {cidr}"
+                        ),
+                    )]));
+                }
+                if used.contains(&requested) {
+                    return Err(invalid(vec![FieldError::invalid_rendered(
+                        "spec.clusterIPs",
+                        format!("[]string{{{requested:?}}}"),
+                        format!("failed to allocate IP {requested}: provided IP is already allocated"),
+                    )]));
+                }
+                requested.clone()
+            };
+            svc["spec"]["clusterIP"] = ip.clone().into();
+            svc["spec"]["clusterIPs"] = json!([ip]);
+            if !ctx.dry_run {
+                create_ipaddress(reg, &ip, &ns, &name).await?;
+                alloc.ips.push(ip);
+            }
+        }
+    }
+
+    // Node ports.
+    if svc_type == "NodePort" || svc_type == "LoadBalancer" {
+        let (lo, hi) = reg.config.node_port_range;
+        let mut used = used_node_ports(reg, &ns, &name).await?;
+        let old_ports: HashSet<i64> = old.map(node_ports).unwrap_or_default().into_iter().collect();
+        let mut errs = Vec::new();
+        if let Some(ports) = svc["spec"]["ports"].as_array_mut() {
+            for (i, p) in ports.iter_mut().enumerate() {
+                match p.get("nodePort").and_then(Value::as_i64) {
+                    Some(np) if np != 0 => {
+                        if np < lo as i64 || np > hi as i64 {
+                            errs.push(FieldError::invalid(
+                                format!("spec.ports[{i}].nodePort"),
+                                np,
+                                format!(
+                                    "provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
+                                ),
+                            ));
+                        } else if used.contains(&np) && !old_ports.contains(&np) {
+                            errs.push(FieldError::invalid(
+                                format!("spec.ports[{i}].nodePort"),
+                                np,
+                                "provided port is already allocated",
+                            ));
+                        } else {
+                            used.insert(np);
+                        }
+                    }
+                    _ => {
+                        let free = (lo as i64..=hi as i64).filter(|n| !used.contains(n)).count();
+                        if free == 0 {
+                            errs.push(FieldError::internal(format!("spec.ports[{i}].nodePort"), "range is full"));
+                            continue;
+                        }
+                        let mut rng = rand::rng();
+                        let np = loop {
+                            let n = rng.random_range(lo as i64..=hi as i64);
+                            if !used.contains(&n) {
+                                break n;
+                            }
+                        };
+                        used.insert(np);
+                        p["nodePort"] = np.into();
+                    }
+                }
+            }
+        }
+        if !errs.is_empty() {
+            alloc.release(reg).await;
+            return Err(invalid(errs));
+        }
+    } else if let Some(ports) = svc["spec"]["ports"].as_array_mut() {
+        for p in ports {
+            if let Some(m) = p.as_object_mut() {
+                m.remove("nodePort");
+            }
+        }
+    }
+    Ok(alloc)
+}
+
+async fn used_ips(reg: &Registry) -> ApiResult<HashSet<String>> {
+    let page = reg
+        .store
+        .list(ListRequest { prefix: IPADDRESS_PREFIX.into(), ..Default::default() })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(page.items.into_iter().filter_map(|kv| kv.key.strip_prefix(IPADDRESS_PREFIX).map(str::to_string)).collect())
+}
+
+/// A free address from the upper part of the range (the lower part is for static IPs).
+fn pick_ip(cidr: &ipnet::Ipv4Net, used: &HashSet<String>) -> Option<String> {
+    let base = u32::from(cidr.network());
+    let size = 1u64 << (32 - cidr.prefix_len());
+    if size < 4 {
+        return None;
+    }
+    let static_band = (size / 16).clamp(16, 256);
+    let (lo, hi) = (static_band.min(size - 2), size - 2);
+    let mut rng = rand::rng();
+    let start = rng.random_range(lo..=hi);
+    let candidates = (start..=hi).chain(lo..start).chain(1..lo);
+    for off in candidates {
+        let ip = Ipv4Addr::from(base + off as u32).to_string();
+        if !used.contains(&ip) {
+            return Some(ip);
+        }
+    }
+    None
+}
+
+async fn create_ipaddress(reg: &Registry, ip: &str, ns: &str, name: &str) -> ApiResult<()> {
+    let obj = json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IPAddress",
+        "metadata": {
+            "name": ip,
+            "uid": meta::new_uid(),
+            "creationTimestamp": meta::now_rfc3339(),
+            "labels": {"ipaddress.kubernetes.io/ip-family": "IPv4", "ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io"},
+        },
+        "spec": {"parentRef": {"group": "", "resource": "services", "namespace": ns, "name": name}},
+    });
+    let bytes = serde_json::to_vec(&obj).map_err(ApiError::internal)?;
+    match reg.store.create(&format!("{IPADDRESS_PREFIX}{ip}"), bytes.into(), WriteOptions::default()).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::AlreadyExists) => Err(ApiError::invalid(
+            "",
+            "Service",
+            name,
+            &[FieldError::invalid("spec.clusterIPs", ip, "provided IP is already allocated")],
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+async fn used_node_ports(reg: &Registry, ns: &str, name: &str) -> ApiResult<HashSet<i64>> {
+    let page = reg
+        .store
+        .list(ListRequest { prefix: "/core/services/".into(), ..Default::default() })
+        .await
+        .map_err(ApiError::internal)?;
+    let mut used = HashSet::new();
+    for kv in page.items {
+        if kv.key == format!("/core/services/{ns}/{name}") {
+            continue;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(&kv.value) {
+            used.extend(node_ports(&v));
+        }
+    }
+    Ok(used)
+}
+
+/// Answer a review kind (SelfSubjectAccessReview and friends). Authorization is
+/// "every authenticated user may do everything" until RBAC lands.
+pub async fn review(
+    _reg: &Registry,
+    ctx: &Ctx,
+    res: &ResourceInfo,
+    ns: Option<&str>,
+    body: Value,
+) -> ApiResult<Outcome> {
+    let mut obj = body;
+    if obj.get("kind").and_then(Value::as_str) != Some(res.kind.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: no kind in body",
+            res.kind, res.version, res.kind
+        )));
+    }
+    let authenticated = !ctx.user.username.is_empty() && ctx.user.username != "system:anonymous";
+    let status = match res.kind.as_str() {
+        "SelfSubjectAccessReview" | "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            if res.kind == "LocalSubjectAccessReview" {
+                let ns_attr = obj["spec"]["resourceAttributes"]["namespace"].as_str().unwrap_or("");
+                if ns.unwrap_or("") != ns_attr {
+                    return Err(ApiError::invalid(
+                        &res.group,
+                        &res.kind,
+                        "",
+                        &[FieldError::invalid(
+                            "spec.resourceAttributes.namespace",
+                            ns_attr,
+                            "must match metadata.namespace",
+                        )],
+                    ));
+                }
+            }
+            if authenticated {
+                json!({"allowed": true, "reason": "coracle allows every authenticated user (RBAC is not enforced yet)"})
+            } else {
+                json!({"allowed": false})
+            }
+        }
+        "SelfSubjectRulesReview" => json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        }),
+        "SelfSubjectReview" => json!({"userInfo": {
+            "username": ctx.user.username, "uid": ctx.user.uid, "groups": ctx.user.groups, "extra": ctx.user.extra,
+        }}),
+        "TokenReview" => json!({"authenticated": false, "error": "token authentication is not available"}),
+        _ => return Err(ApiError::method_not_supported(&res.group, &res.plural, "create")),
+    };
+    obj["status"] = status;
+    let metadata = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let mut m = metadata.as_object().cloned().unwrap_or_default();
+    m.insert("creationTimestamp".into(), Value::Null);
+    obj["metadata"] = Value::Object(m);
+    Ok(Outcome { object: obj, code: 201, warnings: vec![] })
+}
+
+/// `pods/binding` and `bindings`: assign a pod to a node.
+pub async fn bind(reg: &Registry, ctx: &Ctx, _res: &ResourceInfo, ns: Option<&str>, body: Value) -> ApiResult<Outcome> {
+    let name = meta::name(&body).to_string();
+    let node = body["target"]["name"].as_str().unwrap_or("").to_string();
+    if node.is_empty() {
+        return Err(ApiError::invalid("", "Binding", &name, &[FieldError::required("target.name", "")]));
+    }
+    let pods = reg.resource("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods resource"))?;
+    for _ in 0..8 {
+        let (pod, rev) = reg.read(&pods, ns, &name).await?.ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+        if meta::deletion_timestamp(&pod).is_some() {
+            return Err(ApiError::conflict("", "pods", &name, "pod is being deleted, cannot be assigned to a host"));
+        }
+        if let Some(cur) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+            return Err(ApiError::conflict(
+                "",
+                "pods",
+                &name,
+                &format!("pod {name} is already assigned to node {cur:?}"),
+            ));
+        }
+        let mut new = pod.clone();
+        new["spec"]["nodeName"] = node.clone().into();
+        let mut conds: Vec<Value> = new["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        conds.retain(|c| c["type"] != "PodScheduled");
+        conds.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": meta::now_rfc3339()}));
+        new["status"]["conditions"] = Value::Array(conds);
+        if let Some(ann) = body["metadata"]["annotations"].as_object() {
+            for (k, v) in ann {
+                meta::meta_mut(&mut new)
+                    .entry("annotations")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .map(|a| a.insert(k.clone(), v.clone()));
+            }
+        }
+        if ctx.dry_run {
+            break;
+        }
+        let key = pods.key(Some(meta::namespace(&pod)), &name);
+        let bytes = serde_json::to_vec(&{
+            let mut s = new.clone();
+            meta::set(&mut s, "resourceVersion", None);
+            s
+        })
+        .map_err(ApiError::internal)?;
+        match reg.store.update(&key, bytes.into(), rev, WriteOptions::default()).await {
+            Ok(_) => break,
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+    }
+    Ok(Outcome {
+        object: json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+        code: 201,
+        warnings: vec![],
+    })
+}
+
+const COMPONENTS: &[&str] = &["controller-manager", "scheduler", "etcd-0"];
+
+fn component(name: &str) -> Value {
+    let message = if name.starts_with("etcd") { "ok (sqlite datastore)" } else { "ok" };
+    json!({
+        "kind": "ComponentStatus", "apiVersion": "v1",
+        "metadata": {"name": name},
+        "conditions": [{"type": "Healthy", "status": "True", "message": message}],
+    })
+}
+
+/// GET of a ComponentStatus (deprecated, but kubectl still asks).
+pub fn component_status(res: &ResourceInfo, name: &str) -> ApiResult<Value> {
+    debug_assert_eq!(res.storage, Storage::Computed);
+    if COMPONENTS.contains(&name) {
+        Ok(component(name))
+    } else {
+        Err(ApiError::not_found("", "componentstatuses", name))
+    }
+}
+
+pub fn component_statuses(_res: &ResourceInfo) -> ApiResult<Vec<Value>> {
+    Ok(COMPONENTS.iter().map(|n| component(n)).collect())
+}
