@@ -1,4 +1,8 @@
 //! coracle: a Kubernetes distribution in one binary.
 
+pub mod apiserver;
+pub mod cli;
+pub mod controllers;
 pub mod registry;
+pub mod server;
 pub mod store;

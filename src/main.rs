@@ -1,1 +1,7 @@
-fn main() {}
+fn main() {
+    let code = match coracle::cli::parse() {
+        Ok(cli) => coracle::cli::run(cli),
+        Err(code) => code,
+    };
+    std::process::exit(code);
+}

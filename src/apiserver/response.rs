@@ -1,0 +1,118 @@
+//! Building HTTP responses: objects in the negotiated format, Status errors,
+//! and the headers the real API server sends with them.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, StatusCode};
+use serde_json::{Value, json};
+
+use super::negotiate::{Output, render};
+use crate::registry::error::ApiError;
+use crate::registry::meta;
+use crate::registry::resource::ResourceInfo;
+use crate::registry::tables;
+
+/// A JSON response with a status code.
+pub fn json_response(code: u16, value: &Value, pretty: bool) -> Response {
+    bytes_response(code, "application/json", render(value, &Output::Json, pretty))
+}
+
+pub fn bytes_response(code: u16, content_type: &str, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(CONTENT_TYPE, v);
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp
+}
+
+/// A `metav1.Status` error response.
+pub fn error_response(e: &ApiError) -> Response {
+    json_response(e.code, &e.to_status(), false)
+}
+
+/// Add `Warning: 299 - "…"` headers.
+pub fn add_warnings(resp: &mut Response, warnings: &[String]) {
+    for w in warnings {
+        let text = format!("299 - {:?}", w);
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append("Warning", v);
+        }
+    }
+}
+
+/// Make an object's PartialObjectMetadata.
+pub fn partial_metadata(obj: &Value, version: &str) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// Render one object in the chosen output.
+pub fn object_body(res: &ResourceInfo, obj: &Value, output: &Output, include_object: &str) -> Value {
+    match output {
+        Output::Table { .. } => {
+            let mut t = tables::table(
+                &res.group,
+                &res.plural,
+                std::slice::from_ref(obj),
+                include_object,
+                json!({"resourceVersion": meta::resource_version(obj)}),
+                jiff::Timestamp::now(),
+                true,
+            );
+            if let Output::Table { version } = output {
+                t["apiVersion"] = format!("meta.k8s.io/{version}").into();
+            }
+            t
+        }
+        Output::Metadata { version } => partial_metadata(obj, version),
+        _ => obj.clone(),
+    }
+}
+
+/// Render a list in the chosen output.
+pub fn list_body(
+    res: &ResourceInfo,
+    items: Vec<Value>,
+    list_meta: Value,
+    output: &Output,
+    include_object: &str,
+) -> Value {
+    match output {
+        Output::Table { version } => {
+            let mut t =
+                tables::table(&res.group, &res.plural, &items, include_object, list_meta, jiff::Timestamp::now(), true);
+            t["apiVersion"] = format!("meta.k8s.io/{version}").into();
+            t
+        }
+        Output::Metadata { version } => {
+            let items: Vec<Value> = items.iter().map(|o| partial_metadata(o, version)).collect();
+            json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": format!("meta.k8s.io/{version}"),
+                "metadata": list_meta,
+                "items": items,
+            })
+        }
+        _ => {
+            // Items of a typed list carry no apiVersion/kind of their own.
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|mut o| {
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove("apiVersion");
+                        m.remove("kind");
+                    }
+                    o
+                })
+                .collect();
+            json!({"kind": res.list_kind, "apiVersion": res.api_version(), "metadata": list_meta, "items": items})
+        }
+    }
+}

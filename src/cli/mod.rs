@@ -1,0 +1,81 @@
+//! The command line: a thin adapter from arguments to the library.
+
+use clap::{Parser, Subcommand};
+
+use crate::server::config::{ServerArgs, ServerConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "coracle", version, about = "A Kubernetes distribution in one binary")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the control plane (and, unless --disable-agent, this machine's node)
+    Server(ServerArgs),
+}
+
+/// Parse arguments; a usage error becomes one line naming the problem and where help is.
+pub fn parse() -> Result<Cli, i32> {
+    match Cli::try_parse() {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    Err(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 })
+                }
+                _ => {
+                    let text = e.render().to_string();
+                    let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+                    let sub = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
+                    let help =
+                        if sub.is_empty() { "coracle --help".to_string() } else { format!("coracle {sub} --help") };
+                    eprintln!("coracle: {first} (see '{help}')");
+                    Err(2)
+                }
+            }
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CORACLE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Run a parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Server(args) => {
+            let cfg = match ServerConfig::resolve(&args) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("coracle: {e}");
+                    return 1;
+                }
+            };
+            init_logging();
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("coracle: cannot start the async runtime: {e}");
+                    return 1;
+                }
+            };
+            match rt.block_on(crate::server::run(cfg)) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("coracle: {e}");
+                    1
+                }
+            }
+        }
+    }
+}
