@@ -5,6 +5,7 @@ pub mod auth;
 pub mod discovery;
 pub mod handlers;
 pub mod health;
+pub mod local_client;
 pub mod negotiate;
 pub mod openapi;
 pub mod request;

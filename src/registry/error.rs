@@ -179,8 +179,11 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         });
+        // Go omits an empty reason.
+        if !self.reason.is_empty() {
+            s["reason"] = self.reason.into();
+        }
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }

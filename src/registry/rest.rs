@@ -628,7 +628,7 @@ impl Registry {
         }
         let name = meta::name(&new).to_string();
         let key = res.key(Some(meta::namespace(&new)), &name);
-        if strategy::should_delete_on_update(&new) {
+        if strategy::should_delete_on_update(res, &new) {
             if ctx.dry_run {
                 return Ok(Outcome { object: new, code: 200, warnings });
             }

@@ -67,6 +67,16 @@ pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
     } else {
         meta::set(obj, "generation", None);
     }
+    if res.group.is_empty() && res.kind == "Namespace" {
+        // A new namespace is Active and carries the finalizer the namespace controller removes.
+        let mut fins: Vec<Value> =
+            obj.get("spec").and_then(|s| s.get("finalizers")).and_then(Value::as_array).cloned().unwrap_or_default();
+        if !fins.iter().any(|f| f == "kubernetes") {
+            fins.push("kubernetes".into());
+        }
+        set_spec_finalizers(obj, Some(Value::Array(fins)));
+        put_field(obj, "status", Some(serde_json::json!({"phase": "Active"})));
+    }
 }
 
 /// Carry what a write may not change from `old` into `new`.
@@ -151,9 +161,14 @@ pub fn grace_period(res: &ResourceInfo, obj: &Value, requested: Option<i64>) -> 
 }
 
 /// Whether an update should instead remove the object: it is being deleted, its
-/// grace period is over and no finalizer remains.
-pub fn should_delete_on_update(obj: &Value) -> bool {
-    meta::deletion_timestamp(obj).is_some()
+/// grace period is over and no finalizer remains (for a Namespace, neither in
+/// `metadata.finalizers` nor in `spec.finalizers`).
+pub fn should_delete_on_update(res: &ResourceInfo, obj: &Value) -> bool {
+    let spec_finalizers = res.group.is_empty()
+        && res.kind == "Namespace"
+        && obj.get("spec").and_then(|s| s.get("finalizers")).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    !spec_finalizers
+        && meta::deletion_timestamp(obj).is_some()
         && meta::finalizers(obj).is_empty()
         && obj.get("metadata").and_then(|m| m.get("deletionGracePeriodSeconds")).and_then(Value::as_i64).unwrap_or(0)
             == 0

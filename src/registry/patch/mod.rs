@@ -69,7 +69,7 @@ pub fn apply_plain(obj: &Value, patch: &Value, patch_type: PatchType, node: Opti
         }
         PatchType::Merge => json_patch::merge(&mut out, patch),
         PatchType::Strategic => {
-            out = strategic::apply(obj, patch, node).map_err(|e| unprocessable(e.to_string()))?;
+            out = strategic::apply(obj, patch, node).map_err(ApiError::from)?;
         }
         PatchType::Apply => {
             return Err(ApiError::unsupported_media_type(
