@@ -30,9 +30,24 @@ impl Schemas {
         for k in kinds {
             (k.schema)(&mut generator);
         }
+        {
+            use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+            // Types the API's documents refer to besides the kinds.
+            generator.subschema_for::<meta::Status>();
+            generator.subschema_for::<meta::DeleteOptions>();
+            generator.subschema_for::<meta::Patch>();
+            generator.subschema_for::<meta::WatchEvent<()>>();
+            generator.subschema_for::<meta::ListMeta>();
+            generator.subschema_for::<meta::APIResourceList>();
+            generator.subschema_for::<meta::APIGroup>();
+            generator.subschema_for::<meta::APIGroupList>();
+            generator.subschema_for::<meta::APIVersions>();
+            generator.subschema_for::<k8s_openapi::api::autoscaling::v1::Scale>();
+        }
         let defs: BTreeMap<String, Value> = generator.take_definitions(true).into_iter().collect();
         let mut s = Schemas { defs };
         s.add_gvk_extensions(kinds);
+        s.unrequire_metadata();
         super::patch_meta::apply(&mut s);
         s
     }
@@ -67,6 +82,23 @@ impl Schemas {
             if let Some(Value::Object(d)) = self.defs.get_mut(def) {
                 d.entry("x-kubernetes-group-version-kind")
                     .or_insert_with(|| json!([{"group": group, "kind": kind, "version": version}]));
+            }
+        }
+    }
+
+    /// k8s-openapi marks `metadata` required on kinds (its Rust field is not optional);
+    /// Kubernetes' own schemas do not, and clients validate against them.
+    fn unrequire_metadata(&mut self) {
+        for def in self.defs.values_mut() {
+            if def.get("x-kubernetes-group-version-kind").is_none() {
+                continue;
+            }
+            let Some(Value::Array(req)) = def.get_mut("required") else { continue };
+            req.retain(|r| r != "metadata");
+            if req.is_empty() {
+                if let Some(m) = def.as_object_mut() {
+                    m.remove("required");
+                }
             }
         }
     }

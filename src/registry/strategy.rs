@@ -57,8 +57,29 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// A Secret's `stringData` is write-only: it is merged into `data` (base64) on every write.
+fn fold_string_data(res: &ResourceInfo, obj: &mut Value) {
+    if !(res.group.is_empty() && res.kind == "Secret") {
+        return;
+    }
+    use base64::Engine;
+    let Some(map) = obj.as_object_mut() else { return };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else { return };
+    let data = map.entry("data").or_insert_with(|| Value::Object(Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(Map::new());
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (k, v) in string_data {
+            let text = v.as_str().unwrap_or_default().to_string();
+            data.insert(k, base64::engine::general_purpose::STANDARD.encode(text).into());
+        }
+    }
+}
+
 /// Prepare a new object before defaulting and validation.
 pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
+    fold_string_data(res, obj);
     if res.has_status && res.kind != "Node" {
         put_field(obj, "status", None);
     }
@@ -87,6 +108,7 @@ pub fn prepare_for_update(res: &ResourceInfo, old: &Value, new: &mut Value, sub:
     }
     match sub {
         Subresource::Main => {
+            fold_string_data(res, new);
             if res.has_status {
                 put_field(new, "status", take_field(old, "status"));
             }

@@ -35,6 +35,9 @@ const META_DEFS: &[&str] = &[
     "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup",
 ];
 
+/// The v2 document as JSON, and as protobuf (or why that failed).
+type V2Docs = (Vec<u8>, Result<Vec<u8>, String>);
+
 struct V3Doc {
     hash: String,
     body: Vec<u8>,
@@ -44,7 +47,7 @@ struct V3Doc {
 pub struct OpenApiCache {
     registry: Arc<Registry>,
     v3: Mutex<Option<Arc<BTreeMap<String, V3Doc>>>>,
-    v2: Mutex<Option<Arc<(Vec<u8>, Vec<u8>)>>>,
+    v2: Mutex<Option<Arc<V2Docs>>>,
 }
 
 impl OpenApiCache {
@@ -82,16 +85,16 @@ impl OpenApiCache {
         docs
     }
 
-    fn v2_docs(&self) -> Arc<(Vec<u8>, Vec<u8>)> {
+    fn v2_docs(&self) -> Arc<V2Docs> {
         let mut guard = self.v2.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(d) = guard.as_ref() {
             return d.clone();
         }
         let doc = build_v2(&self.registry);
         let json = serde_json::to_vec(&doc).unwrap_or_default();
-        let proto = proto_v2::encode_document(&doc).unwrap_or_else(|e| {
+        let proto = proto_v2::encode_document(&doc).map_err(|e| {
             tracing::error!(error = %e, "encoding the OpenAPI v2 document as protobuf failed");
-            Vec::new()
+            e
         });
         let docs = Arc::new((json, proto));
         *guard = Some(docs.clone());
@@ -198,11 +201,16 @@ pub fn schema_to_v2(v: &Value) -> Value {
             }
             let mut out = Map::new();
             for (k, val) in m {
-                match k.as_str() {
-                    "nullable" => {}
-                    "$ref" => {
-                        let r = val.as_str().unwrap_or("").replace(REF_PREFIX, "#/definitions/");
-                        out.insert(k.clone(), r.into());
+                match (k.as_str(), val) {
+                    ("nullable", _) => {}
+                    ("$ref", Value::String(r)) => {
+                        out.insert(k.clone(), r.replace(REF_PREFIX, "#/definitions/").into());
+                    }
+                    // Maps of named schemas: the names are data (JSONSchemaProps has a property called `$ref`).
+                    ("properties" | "patternProperties" | "definitions", Value::Object(props)) => {
+                        let converted: Map<String, Value> =
+                            props.iter().map(|(name, schema)| (name.clone(), schema_to_v2(schema))).collect();
+                        out.insert(k.clone(), Value::Object(converted));
                     }
                     _ => {
                         out.insert(k.clone(), schema_to_v2(val));
@@ -279,7 +287,11 @@ pub async fn serve_v2(State(s): State<Arc<ApiState>>, headers: HeaderMap) -> Res
         if e == "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
             || e == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
         {
-            return bytes_response(200, "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", docs.1.clone());
+            // Go cannot parse the `@` form, so the real server answers with the dotted one.
+            return match &docs.1 {
+                Ok(pb) => bytes_response(200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", pb.clone()),
+                Err(e) => error_response(&ApiError::internal(format!("encoding the OpenAPI document: {e}"))),
+            };
         }
         if matches!(e.as_str(), "application/json" | "*/*" | "application/*") {
             break;
@@ -305,5 +317,7 @@ mod tests {
         let v3 = json!({"properties": {"spec": {"allOf": [{"$ref": "#/components/schemas/a.B"}], "description": "d", "default": {}}}});
         let v2 = schema_to_v2(&v3);
         assert_eq!(v2, json!({"properties": {"spec": {"$ref": "#/definitions/a.B", "description": "d"}}}));
+        let props = json!({"properties": {"$ref": {"type": "string"}}});
+        assert_eq!(schema_to_v2(&props), props, "a property named $ref is not a reference");
     }
 }
