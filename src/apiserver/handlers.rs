@@ -169,6 +169,9 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         return scale(call).await;
     }
     let output = choose_output(&call.headers)?;
+    if let Some(io) = call.q("includeObject") {
+        crate::registry::tables::check_include_object(io).map_err(ApiError::bad_request)?;
+    }
     match call.req.verb {
         Verb::Get => {
             call.subresource()?;
@@ -191,7 +194,8 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         }
         Verb::Watch => {
             let opts = call.list_options()?;
-            Ok(watch::serve(call.state.clone(), res.clone(), call.req.namespace.clone(), opts, output).await)
+            let include = call.q("includeObject").unwrap_or("Metadata").to_string();
+            Ok(watch::serve(call.state.clone(), res.clone(), call.req.namespace.clone(), opts, output, include).await)
         }
         Verb::Create => {
             if call.req.name.is_some() && call.req.subresource.is_none() {

@@ -53,6 +53,21 @@ pub fn partial_metadata(obj: &Value, version: &str) -> Value {
     })
 }
 
+/// Give a Table (and the PartialObjectMetadata in its rows) the meta.k8s.io version asked for.
+pub fn set_table_version(t: &mut Value, version: &str) {
+    let api_version = format!("meta.k8s.io/{version}");
+    t["apiVersion"] = api_version.clone().into();
+    if let Some(rows) = t.get_mut("rows").and_then(Value::as_array_mut) {
+        for row in rows {
+            if let Some(obj) =
+                row.get_mut("object").filter(|o| o.get("kind").and_then(Value::as_str) == Some("PartialObjectMetadata"))
+            {
+                obj["apiVersion"] = api_version.clone().into();
+            }
+        }
+    }
+}
+
 /// Render one object in the chosen output.
 pub fn object_body(res: &ResourceInfo, obj: &Value, output: &Output, include_object: &str) -> Value {
     match output {
@@ -67,7 +82,7 @@ pub fn object_body(res: &ResourceInfo, obj: &Value, output: &Output, include_obj
                 true,
             );
             if let Output::Table { version } = output {
-                t["apiVersion"] = format!("meta.k8s.io/{version}").into();
+                set_table_version(&mut t, version);
             }
             t
         }

@@ -40,6 +40,7 @@ fn error_event(e: &ApiError) -> Bytes {
 struct Renderer {
     res: Resource,
     output: Output,
+    include_object: String,
     first_table: bool,
 }
 
@@ -52,12 +53,12 @@ impl Renderer {
                     &self.res.group,
                     &self.res.plural,
                     std::slice::from_ref(&ev.object),
-                    "Metadata",
+                    &self.include_object,
                     json!({"resourceVersion": meta::resource_version(&ev.object)}),
                     jiff::Timestamp::now(),
                     self.first_table,
                 );
-                t["apiVersion"] = format!("meta.k8s.io/{version}").into();
+                super::response::set_table_version(&mut t, version);
                 self.first_table = false;
                 t
             }
@@ -75,6 +76,7 @@ pub async fn serve(
     ns: Option<String>,
     opts: ListOptions,
     output: Output,
+    include_object: String,
 ) -> Response {
     let content_type = match &output {
         Output::Yaml => "application/json".to_string(),
@@ -91,7 +93,7 @@ pub async fn serve(
         None => Duration::from_secs(rand::rng().random_range(1800..3600)),
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let mut renderer = Renderer { res: res.clone(), output, first_table: true };
+    let mut renderer = Renderer { res: res.clone(), output, include_object, first_table: true };
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);

@@ -3,8 +3,14 @@
 //! patched object; the patch kinds live in their own files.
 
 pub mod apply;
+pub mod fieldpath;
+pub mod go_zero;
 pub mod managed_fields;
 pub mod strategic;
+pub mod typed;
+
+#[cfg(test)]
+mod ssa_testing;
 
 use serde_json::{Value, json};
 
@@ -111,17 +117,6 @@ pub fn apply_patch(
 }
 
 /// The API error for a failed server-side apply.
-pub fn apply_error(res: &ResourceInfo, name: &str, e: apply::ApplyError) -> ApiError {
-    match e {
-        apply::ApplyError::Conflict { message, causes } => {
-            let mut err = ApiError::new(409, "Conflict", message);
-            let mut details = json!({"name": name, "kind": res.plural, "causes": causes});
-            if !res.group.is_empty() {
-                details["group"] = res.group.clone().into();
-            }
-            err.details = Some(details);
-            err
-        }
-        apply::ApplyError::Invalid(m) => ApiError::bad_request(m),
-    }
+pub fn apply_error(_res: &ResourceInfo, _name: &str, e: apply::ApplyError) -> ApiError {
+    e.to_api_error()
 }
