@@ -94,6 +94,7 @@ impl Call<'_> {
             field_manager,
             user_agent: self.user_agent().to_string(),
             field_validation: FieldValidation::parse(self.q("fieldValidation"))?,
+            duplicate_fields: Vec::new(),
         })
     }
 
@@ -114,7 +115,18 @@ impl Call<'_> {
         )
     }
 
+    /// The decoded body; duplicate keys are recorded in `ctx` for field validation.
+    fn body_for(&self, ctx: &mut Ctx) -> ApiResult<Value> {
+        let (v, dups) = self.json_body_with_duplicates()?;
+        ctx.duplicate_fields = dups;
+        Ok(v)
+    }
+
     fn json_body(&self) -> ApiResult<Value> {
+        self.json_body_with_duplicates().map(|(v, _)| v)
+    }
+
+    fn json_body_with_duplicates(&self) -> ApiResult<(Value, Vec<String>)> {
         if self.body.len() > MAX_BODY {
             return Err(ApiError::too_large(MAX_BODY));
         }
@@ -201,8 +213,8 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
             if call.req.name.is_some() && call.req.subresource.is_none() {
                 return Err(ApiError::method_not_supported(&res.group, &res.plural, "create"));
             }
-            let ctx = call.ctx()?;
-            let body = call.json_body()?;
+            let mut ctx = call.ctx()?;
+            let body = call.body_for(&mut ctx)?;
             let outcome = if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
                 let binding = reg.resource("", "v1", "bindings").ok_or_else(ApiError::path_not_found)?;
                 let mut body = body;
@@ -221,8 +233,8 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         }
         Verb::Update => {
             let sub = call.subresource()?;
-            let ctx = call.ctx()?;
-            let body = call.json_body()?;
+            let mut ctx = call.ctx()?;
+            let body = call.body_for(&mut ctx)?;
             let outcome = reg.update(&ctx, res, call.ns(), call.name(), sub, body).await?;
             let mut resp = call.respond(outcome.code, &outcome.object, &output);
             add_warnings(&mut resp, &outcome.warnings);

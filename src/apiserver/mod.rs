@@ -10,6 +10,7 @@ pub mod negotiate;
 pub mod openapi;
 pub mod request;
 pub mod response;
+pub mod strict_json;
 pub mod watch;
 
 use std::sync::Arc;

@@ -118,13 +118,14 @@ pub fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".into())
 }
 
-/// Decode a JSON or YAML body into a value.
-pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+/// Decode a JSON or YAML body into a value, with the paths of any duplicated keys.
+pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> Result<(Value, Vec<String>), ApiError> {
     let ct = content_type(headers);
     match ct.as_str() {
-        "application/json" | "*/*" => serde_json::from_slice(body)
+        "application/json" | "*/*" => super::strict_json::parse(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {}", json_error_text(&e)))),
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice::<Value>(body)
+            .map(|v| (v, Vec::new()))
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML body: {e}"))),
         _ => Err(ApiError::unsupported_media_type(
             &ct,

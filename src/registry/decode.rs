@@ -50,10 +50,9 @@ pub fn cannot_handle(kind: &str, version: &str, detail: &str) -> String {
     format!("{kind} in version {version:?} cannot be handled as a {kind}: {detail}")
 }
 
-/// The strict-decoding message for a set of unknown fields.
-pub fn strict_error(unknown: &[String]) -> String {
-    let parts: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
-    format!("strict decoding error: {}", parts.join(", "))
+/// The strict-decoding message for a set of problems (`unknown field "x"`, `duplicate field "y"`).
+pub fn strict_error(problems: &[String]) -> String {
+    format!("strict decoding error: {}", problems.join(", "))
 }
 
 #[cfg(test)]

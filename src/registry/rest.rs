@@ -59,6 +59,8 @@ pub struct Ctx {
     pub field_manager: Option<String>,
     pub user_agent: String,
     pub field_validation: FieldValidation,
+    /// Keys the request body had twice (found while parsing it).
+    pub duplicate_fields: Vec<String>,
 }
 
 impl Ctx {
@@ -287,9 +289,7 @@ impl Registry {
         }
         let mut items = Vec::new();
         let mut read_at = None;
-        let mut remaining = None;
-        let mut last_key: Option<String>;
-        // Fill the page: selectors may reject some of what a chunk brings.
+        // Fill the page: selectors may reject some of what a chunk brings, so keep reading.
         loop {
             let want = opts.limit.map(|l| l - items.len());
             let chunk = want.map(|w| if opts.has_selectors() { w.max(64) } else { w });
@@ -309,48 +309,37 @@ impl Registry {
                     e => store_error(res, "", e),
                 })?;
             read_at = Some(page.revision);
-            last_key = page.items.last().map(|kv| kv.key.clone());
-            let mut cut_at = None;
-            for kv in &page.items {
+            let store_has_more = page.remaining.is_some();
+            let fetched = page.items.len();
+            for (i, kv) in page.items.iter().enumerate() {
                 let obj = decode_stored(res, &kv.value, kv.mod_revision)?;
-                if opts.matches(res, &obj) {
-                    items.push(obj);
-                    if opts.limit.is_some_and(|l| items.len() >= l) {
-                        cut_at = Some(kv.key.clone());
-                        break;
-                    }
+                if !opts.matches(res, &obj) {
+                    continue;
                 }
-            }
-            if let Some(k) = cut_at {
-                // The page is full; more may follow if this was not the store's last key.
-                let more = page.remaining.is_some() || last_key.as_deref() != Some(k.as_str());
-                if more {
-                    last_key = Some(k);
-                    remaining = if opts.has_selectors() {
-                        None
-                    } else {
-                        Some(
-                            page.remaining.unwrap_or(0)
-                                + (page.items.len() as i64 - (items.len() as i64).min(page.items.len() as i64)),
-                        )
-                    };
-                    let rel = last_key.as_deref().unwrap_or("").strip_prefix(&prefix).unwrap_or("").to_string();
+                items.push(obj);
+                let full = opts.limit.is_some_and(|l| items.len() >= l);
+                // A full page gets a continue token unless nothing at all follows it.
+                if full && (store_has_more || i + 1 < fetched) {
+                    let rel = kv.key.strip_prefix(&prefix).unwrap_or("").to_string();
                     let token = ContinueToken { revision: page.revision, start_after: rel }.encode();
+                    // The count of what follows is only known without selectors (as in Kubernetes).
+                    let remaining = if opts.has_selectors() { None } else { page.remaining.filter(|r| *r > 0) };
                     return Ok(ListPage {
                         items,
                         resource_version: page.revision,
                         continue_token: Some(token),
-                        remaining: remaining.filter(|r| *r > 0),
+                        remaining,
                     });
                 }
+                if full {
+                    break;
+                }
+            }
+            if !store_has_more || opts.limit.is_some_and(|l| items.len() >= l) {
                 break;
             }
-            if page.remaining.is_none() {
-                break;
-            }
-            start_after = last_key.clone();
+            start_after = page.items.last().map(|kv| kv.key.clone());
         }
-        let _ = remaining;
         Ok(ListPage { items, resource_version: read_at.unwrap_or(0), continue_token: None, remaining: None })
     }
 
@@ -382,18 +371,18 @@ impl Registry {
         }
         .map_err(|e| ApiError::bad_request(cannot_handle(&res.kind, &res.version, &e)))?;
         let mut warnings = Vec::new();
-        if !decoded.unknown_fields.is_empty() {
+        let mut problems: Vec<String> = decoded.unknown_fields.iter().map(|f| format!("unknown field {f:?}")).collect();
+        problems.extend(ctx.duplicate_fields.iter().map(|f| format!("duplicate field {f:?}")));
+        if !problems.is_empty() {
             match ctx.field_validation {
                 FieldValidation::Strict => {
                     return Err(ApiError::bad_request(cannot_handle(
                         &res.kind,
                         &res.version,
-                        &strict_error(&decoded.unknown_fields),
+                        &strict_error(&problems),
                     )));
                 }
-                FieldValidation::Warn => {
-                    warnings.extend(decoded.unknown_fields.iter().map(|f| format!("unknown field {f:?}")))
-                }
+                FieldValidation::Warn => warnings.extend(problems),
                 FieldValidation::Ignore => {}
             }
         }
