@@ -8,6 +8,7 @@ pub mod health;
 pub mod local_client;
 pub mod negotiate;
 pub mod openapi;
+pub mod protobuf;
 pub mod request;
 pub mod response;
 pub mod strict_json;

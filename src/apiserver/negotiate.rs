@@ -124,6 +124,15 @@ pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> Result<(Value, Vec<Stri
     match ct.as_str() {
         "application/json" | "*/*" => super::strict_json::parse(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {}", json_error_text(&e)))),
+        "application/vnd.kubernetes.protobuf" => {
+            super::protobuf::decode(body).map(|v| (v, Vec::new())).map_err(|e| match e.type_meta() {
+                Some((api_version, kind)) => {
+                    let version = api_version.rsplit('/').next().unwrap_or(api_version);
+                    ApiError::bad_request(crate::registry::decode::cannot_handle(kind, version, &e.to_string()))
+                }
+                None => ApiError::bad_request(e.to_string()),
+            })
+        }
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice::<Value>(body)
             .map(|v| (v, Vec::new()))
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML body: {e}"))),
