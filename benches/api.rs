@@ -65,7 +65,7 @@ fn proc_field(pid: u32, file: &str, key: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap_or_default();
     text.lines()
         .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().split_whitespace().next().map(str::to_string))
+        .and_then(|v| v.split_whitespace().next().map(str::to_string))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }

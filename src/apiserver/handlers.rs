@@ -177,6 +177,15 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
     if !res.namespaced && call.req.namespace.is_some() {
         return Err(ApiError::path_not_found());
     }
+    let has_name = call.req.name.is_some();
+    let routed = match call.req.verb {
+        Verb::Update | Verb::Patch | Verb::Delete | Verb::Get => has_name,
+        Verb::Create => !has_name || call.req.subresource.is_some(),
+        Verb::List | Verb::Watch | Verb::DeleteCollection => true,
+    };
+    if !routed {
+        return Err(ApiError::method_not_allowed());
+    }
     if call.req.subresource.as_deref() == Some("scale") {
         return scale(call).await;
     }
@@ -210,9 +219,6 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
             Ok(watch::serve(call.state.clone(), res.clone(), call.req.namespace.clone(), opts, output, include).await)
         }
         Verb::Create => {
-            if call.req.name.is_some() && call.req.subresource.is_none() {
-                return Err(ApiError::method_not_supported(&res.group, &res.plural, "create"));
-            }
             let mut ctx = call.ctx()?;
             let body = call.body_for(&mut ctx)?;
             let outcome = if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
@@ -269,14 +275,16 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
             if call.req.subresource.is_some() {
                 return Err(ApiError::method_not_supported(&res.group, &res.plural, "delete"));
             }
-            let ctx = call.ctx()?;
+            let mut ctx = call.ctx()?;
             let opts = delete_options(call)?;
+            ctx.dry_run |= opts.dry_run;
             let outcome = reg.delete(&ctx, res, call.ns(), call.name(), &opts).await?;
             Ok(call.respond(outcome.code, &outcome.object, &output))
         }
         Verb::DeleteCollection => {
-            let ctx = call.ctx()?;
+            let mut ctx = call.ctx()?;
             let opts = delete_options(call)?;
+            ctx.dry_run |= opts.dry_run;
             let list_opts = call.list_options()?;
             let list = reg.delete_collection(&ctx, res, call.ns(), &list_opts, &opts).await?;
             Ok(bytes_response(200, "application/json", render(&list, &Output::Json, call.pretty())))

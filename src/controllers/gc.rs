@@ -40,7 +40,7 @@ struct Node {
 }
 
 enum Change {
-    Upsert(ApiResource, bool, ObjectMeta),
+    Upsert(ApiResource, bool, Box<ObjectMeta>),
     Delete(String),
     /// A resource's initial list is complete: these uids are all it has.
     Synced(ApiResource, HashSet<String>),
@@ -182,7 +182,7 @@ async fn watch_resource(client: kube::Client, ar: ApiResource, namespaced: bool,
     let mut initial: HashSet<String> = HashSet::new();
     while let Some(ev) = stream.next().await {
         let sent = match ev {
-            Ok(watcher::Event::Apply(o)) => tx.send(Change::Upsert(ar.clone(), namespaced, o.metadata)),
+            Ok(watcher::Event::Apply(o)) => tx.send(Change::Upsert(ar.clone(), namespaced, Box::new(o.metadata))),
             Ok(watcher::Event::Delete(o)) => tx.send(Change::Delete(o.metadata.uid.unwrap_or_default())),
             Ok(watcher::Event::Init) => {
                 initial.clear();
@@ -190,7 +190,7 @@ async fn watch_resource(client: kube::Client, ar: ApiResource, namespaced: bool,
             }
             Ok(watcher::Event::InitApply(o)) => {
                 initial.insert(o.metadata.uid.clone().unwrap_or_default());
-                tx.send(Change::Upsert(ar.clone(), namespaced, o.metadata))
+                tx.send(Change::Upsert(ar.clone(), namespaced, Box::new(o.metadata)))
             }
             Ok(watcher::Event::InitDone) => tx.send(Change::Synced(ar.clone(), std::mem::take(&mut initial))),
             Err(e) => {

@@ -74,10 +74,10 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &name, &ar);
             // The real controller prints `resource.group`, so core resources read `pods.`.
             let label = format!("{}.{}", ar.plural, ar.group);
-            if caps.supports_operation(verbs::DELETE_COLLECTION) {
-                if let Err(e) = api.delete_collection(&DeleteParams::background(), &ListParams::default()).await {
-                    left.failures.push(format!("{label}: {e}"));
-                }
+            if caps.supports_operation(verbs::DELETE_COLLECTION)
+                && let Err(e) = api.delete_collection(&DeleteParams::background(), &ListParams::default()).await
+            {
+                left.failures.push(format!("{label}: {e}"));
             }
             match api.list_metadata(&ListParams::default()).await {
                 Ok(list) => {
@@ -110,10 +110,10 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     }
     // Empty: drop our finalizer; the API server deletes the namespace when none remain.
     let mut latest = namespaces.get(&name).await?;
-    if let Some(spec) = latest.spec.as_mut() {
-        if let Some(f) = spec.finalizers.as_mut() {
-            f.retain(|x| x != FINALIZER);
-        }
+    if let Some(spec) = latest.spec.as_mut()
+        && let Some(f) = spec.finalizers.as_mut()
+    {
+        f.retain(|x| x != FINALIZER);
     }
     match namespaces.replace_subresource("finalize", &name, &PostParams::default(), &latest).await {
         Ok(_) => {}

@@ -129,6 +129,12 @@ impl ApiError {
         .with_details(json!({"group": group, "kind": resource}))
     }
 
+    /// 405 for a method no route of the path accepts (PUT on a collection, POST on an object).
+    pub fn method_not_allowed() -> Self {
+        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            .with_details(json!({}))
+    }
+
     /// 410 Expired for a watch or list from a compacted revision.
     pub fn expired(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)

@@ -94,7 +94,7 @@ impl FieldError {
         Self::new(ErrorType::NotFound, field, Some(value.into()), "")
     }
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
-        Self::new(ErrorType::TooLong, field, None, format!("must have at most {max} bytes"))
+        Self::new(ErrorType::TooLong, field, None, format!("may not be more than {max} bytes"))
     }
     pub fn too_many(field: impl Into<String>, actual: usize, max: usize) -> Self {
         Self::new(ErrorType::TooMany, field, Some(Value::from(actual)), format!("must have at most {max} items"))

@@ -97,7 +97,8 @@ impl ListOptions {
         if continue_token.is_some() && resource_version.as_deref().is_some_and(|rv| rv != "0") {
             return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
         }
-        if resource_version_match.is_some() && resource_version.is_none() {
+        let initial_events_watch = q.send_initial_events.is_some();
+        if resource_version_match.is_some() && resource_version.is_none() && !initial_events_watch {
             return Err(invalid_list_options(vec![(
                 "resourceVersionMatch",
                 "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided".to_string(),

@@ -115,6 +115,8 @@ impl PatchType {
 #[derive(Clone, Debug, Default)]
 pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
+    /// `dryRun: ["All"]` in the body (the query parameter sets `Ctx::dry_run`).
+    pub dry_run: bool,
     pub propagation_policy: Option<String>,
     pub orphan_dependents: Option<bool>,
     pub precondition_uid: Option<String>,
@@ -130,6 +132,19 @@ impl DeleteOptions {
             grace_period_seconds: b.get("gracePeriodSeconds").and_then(Value::as_i64),
             propagation_policy: b.get("propagationPolicy").and_then(Value::as_str).map(str::to_string),
             orphan_dependents: b.get("orphanDependents").and_then(Value::as_bool),
+            dry_run: match b.get("dryRun") {
+                None | Some(Value::Null) => false,
+                Some(Value::Array(a)) if a.is_empty() => false,
+                Some(Value::Array(a)) if a.iter().all(|v| v == "All") => true,
+                Some(other) => {
+                    return Err(ApiError::invalid(
+                        "meta.k8s.io",
+                        "DeleteOptions",
+                        "",
+                        &[FieldError::not_supported("dryRun", other.to_string(), &["All"])],
+                    ));
+                }
+            },
             precondition_uid: pre.and_then(|p| p.get("uid")).and_then(Value::as_str).map(str::to_string),
             precondition_resource_version: pre
                 .and_then(|p| p.get("resourceVersion"))
@@ -489,11 +504,14 @@ impl Registry {
         if fields == Fields::Track {
             self.track_fields(ctx, res, None, &mut obj, Subresource::Main);
         }
+        let key = res.key(Some(meta::namespace(&obj)), meta::name(&obj));
         if ctx.dry_run {
             alloc.release(self).await;
+            if self.store.get(&key).await.map_err(|e| store_error(res, meta::name(&obj), e))?.is_some() {
+                return Err(ApiError::already_exists(&res.group, &res.plural, meta::name(&obj)));
+            }
             return Ok(Outcome { object: obj, code: 201, warnings });
         }
-        let key = res.key(Some(meta::namespace(&obj)), meta::name(&obj));
         let bytes = encode_for_storage(res, &obj)?;
         match self.store.create(&key, bytes, write_opts(res)).await {
             Ok(kv) => {
@@ -539,6 +557,18 @@ impl Registry {
             };
             if !precondition.is_empty() && precondition != rev.to_string() {
                 return Err(ApiError::conflict_modified(&res.group, &res.plural, name));
+            }
+            let body_uid = meta::uid(&obj);
+            if !body_uid.is_empty() && body_uid != meta::uid(&current) {
+                return Err(ApiError::conflict(
+                    &res.group,
+                    &res.plural,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {body_uid}, UID in object meta: {}",
+                        meta::uid(&current)
+                    ),
+                ));
             }
             let mut new = obj.clone();
             strategy::prepare_for_update(res, &current, &mut new, sub);
@@ -846,17 +876,19 @@ impl Registry {
         if res.group.is_empty() && res.kind == "Namespace" {
             updated["status"]["phase"] = "Terminating".into();
         }
+        // The real server answers 202 only when the client asked for cascading with orphanDependents=false.
+        let code = if opts.orphan_dependents == Some(false) { 202 } else { 200 };
         if updated == current {
-            return Ok(Outcome { object: current, code: 202, warnings: vec![] });
+            return Ok(Outcome { object: current, code, warnings: vec![] });
         }
         if ctx.dry_run {
-            return Ok(Outcome { object: updated, code: 202, warnings: vec![] });
+            return Ok(Outcome { object: updated, code, warnings: vec![] });
         }
         let bytes = encode_for_storage(res, &updated)?;
         match self.store.update(&key, bytes, rev, write_opts(res)).await {
             Ok(kv) => {
                 meta::set(&mut updated, "resourceVersion", Some(kv.mod_revision.to_string().into()));
-                Ok(Outcome { object: updated, code: 202, warnings: vec![] })
+                Ok(Outcome { object: updated, code, warnings: vec![] })
             }
             Err(e) => Err(retryable(store_error(res, &name, e))),
         }

@@ -95,10 +95,10 @@ impl Schemas {
             }
             let Some(Value::Array(req)) = def.get_mut("required") else { continue };
             req.retain(|r| r != "metadata");
-            if req.is_empty() {
-                if let Some(m) = def.as_object_mut() {
-                    m.remove("required");
-                }
+            if req.is_empty()
+                && let Some(m) = def.as_object_mut()
+            {
+                m.remove("required");
             }
         }
     }

@@ -1,6 +1,17 @@
 //! End-to-end tests: the real `coracle` binary, driven by real kubectl 1.27 and 1.33.
 
 mod harness;
+mod util;
 
+mod apply;
+mod bad_input;
 mod cli;
+mod delete;
+mod discovery;
+mod kubectl_read;
+mod kubectl_write;
+mod metadata;
+mod patch;
+mod restart;
 mod smoke;
+mod watch;

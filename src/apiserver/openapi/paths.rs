@@ -5,7 +5,6 @@
 use serde_json::{Map, Value, json};
 
 use super::group_camel;
-use crate::registry::catalog::Storage;
 use crate::registry::resource::ResourceInfo;
 use crate::registry::schema::REF_PREFIX;
 
@@ -251,11 +250,7 @@ pub fn resource_paths(r: &ResourceInfo) -> Vec<(String, Value)> {
     }
     if r.has_verb("create") {
         let body_schema = obj.clone();
-        let codes: &[(&str, &str)] = if r.storage == Storage::Stored {
-            &[("200", "OK"), ("201", "Created"), ("202", "Accepted")]
-        } else {
-            &[("200", "OK"), ("201", "Created"), ("202", "Accepted")]
-        };
+        let codes: &[(&str, &str)] = &[("200", "OK"), ("201", "Created"), ("202", "Accepted")];
         coll.insert(
             "post".into(),
             op.make(
