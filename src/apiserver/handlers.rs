@@ -63,37 +63,59 @@ impl Call<'_> {
         self.req.name.as_deref().unwrap_or("")
     }
 
+    /// The options kind the write's query parameters belong to (for error messages).
+    fn options_kind(&self) -> &'static str {
+        match self.req.verb {
+            Verb::Create => "CreateOptions",
+            Verb::Update => "UpdateOptions",
+            Verb::Patch => "PatchOptions",
+            _ => "DeleteOptions",
+        }
+    }
+
+    /// The write context, with the query parameters validated as the real server does
+    /// (422 Invalid on `CreateOptions`/`UpdateOptions`/`PatchOptions`).
     fn ctx(&self) -> ApiResult<Ctx> {
+        use crate::registry::field_error::FieldError;
+        let mut errs = Vec::new();
         let dry_run = match self.query.get("dryRun").map(String::as_str) {
             None | Some("") => false,
             Some("All") => true,
             Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid dry run argument: {other:?}: supported values: \"All\""
-                )));
+                errs.push(FieldError::not_supported("dryRun", json!([other]), &["All"]));
+                false
             }
         };
         let field_manager = self.q("fieldManager").map(str::to_string);
-        if let Some(m) = &field_manager
-            && (m.len() > 128 || m.chars().any(|c| c.is_control()))
-        {
-            return Err(ApiError::invalid(
-                "meta.k8s.io",
-                "PatchOptions",
-                "",
-                &[crate::registry::field_error::FieldError::invalid(
-                    "fieldManager",
-                    m.as_str(),
-                    "must be no more than 128 characters and contain only printable characters",
-                )],
-            ));
+        if let Some(m) = &field_manager {
+            if m.len() > 128 {
+                errs.push(FieldError::too_long("fieldManager", 128));
+            } else if m.chars().any(|c| c.is_control()) {
+                errs.push(FieldError::invalid("fieldManager", m.as_str(), "must only contain printable characters"));
+            }
+        }
+        let field_validation = match FieldValidation::parse(self.q("fieldValidation")) {
+            Ok(v) => v,
+            Err(_) => {
+                let v = self.q("fieldValidation").unwrap_or_default();
+                errs.push(FieldError::not_supported("fieldValidation", v, &["", "Ignore", "Strict", "Warn"]));
+                FieldValidation::default()
+            }
+        };
+        let force = self.q("force").is_some_and(|f| matches!(f, "true" | "1"));
+        let is_apply = super::negotiate::content_type(&self.headers).starts_with("application/apply-patch");
+        if force && !(self.req.verb == Verb::Patch && is_apply) {
+            errs.push(FieldError::forbidden("force", "may not be specified for non-apply patch"));
+        }
+        if !errs.is_empty() {
+            return Err(ApiError::invalid("meta.k8s.io", self.options_kind(), "", &errs));
         }
         Ok(Ctx {
             user: self.user.clone(),
             dry_run,
             field_manager,
             user_agent: self.user_agent().to_string(),
-            field_validation: FieldValidation::parse(self.q("fieldValidation"))?,
+            field_validation,
             duplicate_fields: Vec::new(),
         })
     }
@@ -130,10 +152,7 @@ impl Call<'_> {
         if self.body.len() > MAX_BODY {
             return Err(ApiError::too_large(MAX_BODY));
         }
-        if self.body.iter().all(|b| b.is_ascii_whitespace()) {
-            return Err(ApiError::bad_request("the body of the request was empty"));
-        }
-        decode_body(&self.headers, &self.body)
+        decode_body(&self.headers, &self.body, &self.res.kind)
     }
 
     fn subresource(&self) -> ApiResult<Subresource> {

@@ -118,28 +118,62 @@ pub fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "application/json".into())
 }
 
-/// Decode a JSON or YAML body into a value, with the paths of any duplicated keys.
-pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> Result<(Value, Vec<String>), ApiError> {
+/// Decode a JSON, YAML or protobuf body meant to be a `kind`, with the paths of any
+/// duplicated keys. Failures carry the real server's messages.
+pub fn decode_body(headers: &HeaderMap, body: &Bytes, kind: &str) -> Result<(Value, Vec<String>), ApiError> {
     let ct = content_type(headers);
+    let unrecognized = |detail: String| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {kind}): {detail} ({})",
+            summarize(body)
+        ))
+    };
     match ct.as_str() {
-        "application/json" | "*/*" => super::strict_json::parse(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {}", json_error_text(&e)))),
+        "application/json" | "*/*" => super::strict_json::parse(body).map_err(|e| {
+            let detail = if body.iter().all(u8::is_ascii_whitespace) {
+                "unexpected end of JSON input".to_string()
+            } else {
+                json_error_text(&e)
+            };
+            unrecognized(format!("couldn't get version/kind; json parse error: {detail}"))
+        }),
         "application/vnd.kubernetes.protobuf" => {
             super::protobuf::decode(body).map(|v| (v, Vec::new())).map_err(|e| match e.type_meta() {
                 Some((api_version, kind)) => {
                     let version = api_version.rsplit('/').next().unwrap_or(api_version);
                     ApiError::bad_request(crate::registry::decode::cannot_handle(kind, version, &e.to_string()))
                 }
-                None => ApiError::bad_request(e.to_string()),
+                None => unrecognized(e.to_string()),
             })
         }
-        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice::<Value>(body)
-            .map(|v| (v, Vec::new()))
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML body: {e}"))),
+        "application/yaml" | "application/x-yaml" | "text/yaml" => match serde_yaml_ng::from_slice::<Value>(body) {
+            Ok(Value::Null) => {
+                Err(unrecognized("couldn't get version/kind; json parse error: unexpected end of JSON input".into()))
+            }
+            Ok(v) => Ok((v, Vec::new())),
+            Err(e) => Err(unrecognized(format!(
+                "couldn't get version/kind; json parse error: error converting YAML to JSON: yaml: {e}"
+            ))),
+        },
         _ => Err(ApiError::unsupported_media_type(
             &ct,
             &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf", "application/cbor"],
         )),
+    }
+}
+
+/// The start of a body for error messages (Go's `summarizeData`).
+fn summarize(body: &[u8]) -> String {
+    const MAX: usize = 30;
+    if body.is_empty() {
+        return "<empty>".into();
+    }
+    let shown = &body[..body.len().min(MAX)];
+    let more = if body.len() > MAX { " ..." } else { "" };
+    if body[0] == b'{' {
+        format!("{}{more}", String::from_utf8_lossy(shown))
+    } else {
+        format!("{}{more}", shown.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }
 }
 

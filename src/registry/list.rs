@@ -163,8 +163,16 @@ impl ListOptions {
 fn invalid_list_options(errs: Vec<(&str, String)>) -> ApiError {
     let msgs: Vec<String> = errs.iter().map(|(f, m)| format!("{f}: {m}")).collect();
     let message = if msgs.len() == 1 { msgs[0].clone() } else { format!("[{}]", msgs.join(", ")) };
-    let causes: Vec<Value> =
-        errs.iter().map(|(f, m)| json!({"reason": "FieldValueInvalid", "message": m, "field": f})).collect();
+    let reason = |m: &str| {
+        if m.starts_with("Forbidden") {
+            "FieldValueForbidden"
+        } else if m.starts_with("Unsupported value") {
+            "FieldValueNotSupported"
+        } else {
+            "FieldValueInvalid"
+        }
+    };
+    let causes: Vec<Value> = errs.iter().map(|(f, m)| json!({"reason": reason(m), "message": m, "field": f})).collect();
     let mut e = ApiError::new(422, "Invalid", format!("ListOptions.meta.k8s.io \"\" is invalid: {message}"));
     e.details = Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes}));
     e

@@ -368,14 +368,26 @@ impl Registry {
                 "json: cannot unmarshal non-object into Go value",
             )));
         }
-        let api_version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
+        // Missing type information defaults to the endpoint's, as the real decoder does.
+        let mut body = body;
         let expected = res.api_version();
-        if kind.is_empty() || api_version.is_empty() {
-            let missing = if kind.is_empty() { "kind" } else { "apiVersion" };
-            return Err(ApiError::bad_request(format!("Object '{missing}' is missing in '{}'", compact(&body))));
+        if body.get("apiVersion").and_then(Value::as_str).unwrap_or("").is_empty() {
+            body["apiVersion"] = expected.clone().into();
         }
+        if body.get("kind").and_then(Value::as_str).unwrap_or("").is_empty() {
+            body["kind"] = res.kind.clone().into();
+        }
+        let api_version = body["apiVersion"].as_str().unwrap_or("").to_string();
+        let kind = body["kind"].as_str().unwrap_or("").to_string();
+        let (api_version, kind) = (api_version.as_str(), kind.as_str());
         if api_version != expected || kind != res.kind {
+            let (group, version) = meta::split_api_version(api_version);
+            if self.resource_for_kind(group, version, kind).is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+                    res.kind
+                )));
+            }
             return Err(ApiError::bad_request(format!(
                 "the API version in the data ({api_version}) does not match the expected API version ({expected})"
             ))
@@ -1105,11 +1117,6 @@ fn without_managed_fields(v: &Value) -> Value {
     let mut v = v.clone();
     meta::set(&mut v, "managedFields", None);
     v
-}
-
-fn compact(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 200 { format!("{}...", &s[..200]) } else { s }
 }
 
 trait KindMismatch {

@@ -69,14 +69,14 @@ async fn malformed_bodies_are_bad_requests() {
 /// (must be of type ConfigMap): <decoder error> (<summary>)" when the body has no usable
 /// kind, "<Kind> in version \"<v>\" cannot be handled as a ConfigMap: <decoder error>" when it has.
 #[tokio::test]
-#[ignore = "server bug: decode errors lack upstream's wording: malformed JSON gives \"error decoding JSON body: EOF while parsing …\" (upstream \"the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: …\"); an empty body gives \"the body of the request was empty\" (upstream: the same \"unrecognized\" message ending \"(<empty>)\"); protobuf garbage lacks the \"the object provided is unrecognized\" prefix; unknown kind says \"registered for the expected kind\" (upstream \"registered for version \\\"v1\\\"\"); a kind in a version it is not registered in (apps/v1 ConfigMap, extensions/v1beta1 Deployment) says \"the API version in the data (…) does not match the expected API version\" (upstream: no kind \"ConfigMap\" is registered for version \"apps/v1\")"]
 async fn decode_error_messages_match_upstream() {
     let s = Server::start();
     let c = s.client().await;
     let unrecognized = "the object provided is unrecognized (must be of type ConfigMap): ";
     let st = post_raw(&c, CMS, "application/json", MALFORMED_JSON).await.status(400, "BadRequest");
     assert!(message(&st).starts_with(&format!("{unrecognized}couldn't get version/kind; json parse error: ")), "{st}");
-    assert!(message(&st).ends_with(r#"({"apiVersion":"v1","kind":"Co ...)"#), "{st}");
+    // Go's summarizeData keeps the first 30 bytes.
+    assert!(message(&st).ends_with(r#"({"apiVersion":"v1","kind":"Con ...)"#), "{st}");
     let st = post_raw(&c, CMS, "application/json", "").await.status(400, "BadRequest");
     assert!(message(&st).starts_with(unrecognized) && message(&st).ends_with("(<empty>)"), "{st}");
     let st = post_raw(&c, CMS, "application/yaml", MALFORMED_YAML).await.status(400, "BadRequest");
@@ -488,7 +488,6 @@ async fn unknown_fields_under_field_validation() {
 
 /// Options are validated as `CreateOptions`/`PatchOptions` objects: 422 Invalid.
 #[tokio::test]
-#[ignore = "server bug: invalid write options are not reported as upstream's 422 CreateOptions/PatchOptions errors: force on a merge patch and dryRun=Some answer 400 BadRequest; fieldValidation=Bogus answers 400; a 129-byte fieldManager on POST says PatchOptions and \"must be no more than 128 characters …\" instead of CreateOptions \"Too long: may not be more than 128 bytes\""]
 async fn write_options_are_validated() {
     let s = Server::start();
     let c = s.client().await;

@@ -294,7 +294,6 @@ async fn list_resource_version_semantics() {
 
 /// A `field.Forbidden` error is reported with the cause reason `FieldValueForbidden`.
 #[tokio::test]
-#[ignore = "server bug: list option errors (e.g. resourceVersionMatch without resourceVersion) carry cause reason FieldValueInvalid although the message says Forbidden; upstream: FieldValueForbidden"]
 async fn list_option_errors_have_forbidden_causes() {
     let s = Server::start();
     let c = s.client().await;

@@ -203,7 +203,6 @@ async fn bad_patches() {
 /// The real server answers a failing JSON patch operation with
 /// `NewGenericServerResponse(422, …)`, whose message is fixed.
 #[tokio::test]
-#[ignore = "server bug: a failing JSON patch operation answers 422 Invalid with the json-patch error text (\"operation '/0' failed at path …\") instead of upstream's \"the server rejected our request due to an error in our request\""]
 async fn json_patch_failure_message() {
     let s = Server::start();
     let c = s.client().await;

@@ -60,8 +60,11 @@ pub fn check_apply_request(ctx: &Ctx, _force: bool) -> ApiResult<()> {
     Ok(())
 }
 
-fn unprocessable(message: impl Into<String>) -> ApiError {
-    ApiError::new(422, "Invalid", message)
+/// A JSON patch that cannot be applied: the real server's generic 422, the cause in the details.
+fn patch_rejected(cause: String) -> ApiError {
+    let mut e = ApiError::new(422, "Invalid", "the server rejected our request due to an error in our request");
+    e.details = Some(json!({"causes": [{"message": cause}]}));
+    e
 }
 
 /// Apply a JSON, merge or strategic patch to a plain object.
@@ -71,7 +74,7 @@ pub fn apply_plain(obj: &Value, patch: &Value, patch_type: PatchType, node: Opti
         PatchType::Json => {
             let ops: json_patch::Patch =
                 serde_json::from_value(patch.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            json_patch::patch(&mut out, &ops).map_err(|e| unprocessable(e.to_string()))?;
+            json_patch::patch(&mut out, &ops).map_err(|e| patch_rejected(e.to_string()))?;
         }
         PatchType::Merge => json_patch::merge(&mut out, patch),
         PatchType::Strategic => {
