@@ -25,6 +25,9 @@ pub mod tables;
 pub mod validation;
 pub mod watch;
 
+#[cfg(test)]
+mod store_tests;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
