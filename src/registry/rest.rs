@@ -554,9 +554,7 @@ impl Registry {
         if body_name.is_empty() {
             meta::set(&mut obj, "name", Some(name.into()));
         } else if body_name != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({body_name}) does not match the name on the URL ({name})"
-            )));
+            return Err(name_mismatch(&body_name, name));
         }
         let precondition = meta::resource_version(&obj).to_string();
         for _ in 0..8 {
@@ -726,10 +724,7 @@ impl Registry {
             }
             let (mut obj, warnings) = self.decode_body(ctx, res, with_type(res, patched))?;
             if meta::name(&obj) != name {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({}) does not match the name on the URL ({name})",
-                    meta::name(&obj)
-                )));
+                return Err(name_mismatch(meta::name(&obj), name));
             }
             self.settle_namespace(res, ns, &mut obj)?;
             strategy::prepare_for_update(res, &current, &mut obj, sub);
@@ -761,10 +756,7 @@ impl Registry {
             .map_err(|e| super::patch::apply_error(res, name, e))?;
         let (mut obj, warnings) = self.decode_body(ctx, res, with_type(res, applied))?;
         if meta::name(&obj) != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                meta::name(&obj)
-            )));
+            return Err(name_mismatch(meta::name(&obj), name));
         }
         self.settle_namespace(res, ns, &mut obj)?;
         self.create_decoded(ctx, res, obj, warnings, Fields::Precomputed).await
@@ -1000,10 +992,7 @@ impl Registry {
                 return Err(ApiError::conflict_modified(&res.group, &res.plural, name));
             }
             if meta::name(&new_scale) != name && !meta::name(&new_scale).is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({}) does not match the name on the URL ({name})",
-                    meta::name(&new_scale)
-                )));
+                return Err(name_mismatch(meta::name(&new_scale), name));
             }
             let replicas = new_scale.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
             if replicas < 0 {
@@ -1111,6 +1100,13 @@ fn strip_retry(mut e: ApiError) -> ApiError {
         d.remove("retry");
     }
     e
+}
+
+/// 400 for a body whose name is not the one in the URL.
+fn name_mismatch(body_name: &str, url_name: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "the name of the object ({body_name}) does not match the name on the URL ({url_name})"
+    ))
 }
 
 fn without_managed_fields(v: &Value) -> Value {

@@ -24,7 +24,7 @@ const WILDCARD_ERR: &str = "a wildcard DNS-1123 subdomain must start with '*.', 
 const C_IDENT_FMT: &str = "[A-Za-z_][A-Za-z0-9_]*";
 const C_IDENT_ERR: &str = "a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'";
 const ENV_FMT: &str = "[-._a-zA-Z][-._a-zA-Z0-9]*";
-const ENV_ERR: &str = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
+const ENV_ERR: &str = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-',  or '.', and must not start with a digit";
 const RELAXED_ENV_ERR: &str =
     "a valid environment variable name must consist only of printable ASCII characters other than '='";
 const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
@@ -50,8 +50,9 @@ pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
     if examples.is_empty() {
         return format!("{msg} (regex used for validation is '{fmt}')");
     }
+    // Go appends `'<example>', ` and puts ` or ` between them, hence the double space.
     let ex: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!("{msg} (e.g. {}regex used for validation is '{fmt}')", ex.join("or "))
+    format!("{msg} (e.g. {}regex used for validation is '{fmt}')", ex.join(" or "))
 }
 
 /// `must be between LO and HI, inclusive`.
@@ -573,7 +574,9 @@ mod tests {
         assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots"]);
         assert_eq!(
             is_dns1123_label("My_Name"),
-            vec!["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".replace(",  or", ", or")]
+            vec![
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            ]
         );
         assert!(is_dns1123_subdomain("example.com").is_empty());
         assert_eq!(
@@ -585,7 +588,9 @@ mod tests {
         assert_eq!(is_dns1123_label(&"a".repeat(64)), vec!["must be no more than 63 characters"]);
         assert_eq!(
             is_dns1035_label("1abc"),
-            vec!["a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".replace(",  or", ", or")]
+            vec![
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+            ]
         );
         assert!(is_wildcard_dns1123_subdomain("*.example.com").is_empty());
         assert_eq!(is_wildcard_dns1123_subdomain("*.*.example.com").len(), 1);
@@ -603,14 +608,18 @@ mod tests {
         assert!(is_qualified_name("app.kubernetes.io/name").is_empty());
         assert_eq!(
             is_qualified_name("a/b/c"),
-            vec!["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')".replace(",  or", ", or")]
+            vec![
+                "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            ]
         );
         assert_eq!(is_qualified_name("/x"), vec!["prefix part must be non-empty"]);
         assert_eq!(is_qualified_name("x/").len(), 2);
         assert!(is_valid_label_value("").is_empty());
         assert_eq!(
             is_valid_label_value("-bad"),
-            vec!["a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')".replace(",  or", ", or")]
+            vec![
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+            ]
         );
     }
 
