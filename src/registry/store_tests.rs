@@ -43,7 +43,7 @@ async fn compacted_revisions_are_expired_for_watch_and_exact_list() {
     store.compact(now).await.unwrap();
 
     let opts = ListOptions { resource_version: Some(old_rv.clone()), ..Default::default() };
-    let err = reg.watch(&res, Some("default"), &opts).await.err().expect("expired");
+    let Err(err) = reg.watch(&res, Some("default"), &opts).await else { panic!("expected 410") };
     assert_eq!((err.code, err.reason), (410, "Expired"));
     assert!(err.message.starts_with(&format!("too old resource version: {old_rv} (")), "{}", err.message);
 
@@ -52,7 +52,7 @@ async fn compacted_revisions_are_expired_for_watch_and_exact_list() {
         resource_version_match: Some(RvMatch::Exact),
         ..Default::default()
     };
-    let err = reg.list(&res, Some("default"), &exact).await.err().expect("expired");
+    let err = reg.list(&res, Some("default"), &exact).await.expect_err("expired");
     assert_eq!((err.code, err.reason), (410, "Expired"));
 
     // From the compaction revision on, everything still works.
@@ -74,7 +74,7 @@ async fn future_resource_versions_time_out() {
         resource_version_match: Some(RvMatch::NotOlderThan),
         ..Default::default()
     };
-    let err = reg.list(&res, Some("default"), &opts).await.err().expect("too large");
+    let err = reg.list(&res, Some("default"), &opts).await.expect_err("too large");
     assert_eq!((err.code, err.reason), (504, "Timeout"));
     assert!(err.message.starts_with(&format!("Too large resource version: {ahead}")), "{}", err.message);
 }
