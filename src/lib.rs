@@ -4,5 +4,6 @@ pub mod apiserver;
 pub mod cli;
 pub mod controllers;
 pub mod registry;
+pub mod runtime;
 pub mod server;
 pub mod store;
