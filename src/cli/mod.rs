@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod ctr;
+
 use crate::server::config::{ServerArgs, ServerConfig};
 
 #[derive(Parser, Debug)]
@@ -15,6 +17,22 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane (and, unless --disable-agent, this machine's node)
     Server(ServerArgs),
+    /// Run and manage containers on this machine
+    Ctr(ctr::CtrArgs),
+    /// Internal: the helper process that owns one container
+    #[command(hide = true)]
+    Shim(ShimArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShimArgs {
+    #[arg(long)]
+    pub data_dir: std::path::PathBuf,
+    #[arg(long)]
+    pub id: String,
+    /// Remove what a dead shim left behind, then exit
+    #[arg(long)]
+    pub cleanup: bool,
 }
 
 /// Parse arguments; a usage error becomes one line naming the problem and where help is.
@@ -50,9 +68,22 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// Logging for user tools: warnings and errors only, unless CORACLE_LOG says otherwise.
+fn init_logging_quiet() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CORACLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
 /// Run a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
+        Command::Ctr(args) => {
+            init_logging_quiet();
+            ctr::run(args)
+        }
+        Command::Shim(args) if args.cleanup => crate::runtime::container::shim::cleanup(&args.data_dir, &args.id),
+        Command::Shim(args) => crate::runtime::container::shim::run(&args.data_dir, &args.id),
         Command::Server(args) => {
             let cfg = match ServerConfig::resolve(&args) {
                 Ok(c) => c,

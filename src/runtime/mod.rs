@@ -6,3 +6,7 @@
 //! so instances with different data dirs never see each other's images or containers.
 
 pub mod paths;
+
+pub mod container;
+// MERGE: remove with images_stub.rs once crate::runtime::images is merged.
+pub mod images_stub;
