@@ -292,6 +292,10 @@ impl Manager {
         let resp: Response = serde_json::from_str(&line)
             .map_err(|e| ContainerError::Shim { name: name.clone(), message: format!("bad answer {line:?}: {e}") })?;
         if let Some(message) = resp.error {
+            let log = std::fs::read_to_string(dirs.shim_log()).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("ERROR")).take(8) {
+                tracing::warn!(container = %name, "shim: {line}");
+            }
             return Err(self.start_error(meta, req, resp.kind, message));
         }
         resp.state.ok_or_else(|| ContainerError::Shim { name, message: "the shim answered without a state".into() })

@@ -152,6 +152,20 @@ fn receive_console(listener: &StdUnixListener, timeout: Duration) -> std::io::Re
     Err(std::io::Error::other("no terminal received on the console socket"))
 }
 
+/// Whatever can be read from a pipe now, without waiting.
+fn drain(fd: &OwnedFd) -> String {
+    set_nonblocking(fd);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = nix::unistd::read(fd, &mut buf) {
+        if n == 0 || out.len() > 64 * 1024 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn bind_socket(path: &Path) -> std::io::Result<StdUnixListener> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -212,7 +226,22 @@ fn create(dirs: &ContainerDirs, meta: &Meta) -> Result<Created, Response> {
     });
     let container = match built {
         Ok(c) => c,
-        Err(e) => {
+        Err(mut e) => {
+            // libcontainer's init process logs its errors to the container's stderr before it
+            // reports a bare summary: keep them in our log and use the most precise one.
+            if let Some((_, out, err)) = &stdio_parts {
+                let text = drain(out) + &drain(err);
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    tracing::error!(init = %line, "container init");
+                }
+                if let Some(detail) = text.lines().rev().find(|l| l.contains("ERROR")) {
+                    let detail = detail.split_once("ERROR").map(|(_, d)| d.trim()).unwrap_or(detail);
+                    let msg = e.error.clone().unwrap_or_default();
+                    if !msg.contains(detail) {
+                        e.error = Some(format!("{msg} ({detail})"));
+                    }
+                }
+            }
             let _ = std::fs::remove_file(&console_path);
             let _ = std::fs::remove_file(dirs.socket());
             return Err(e);

@@ -104,8 +104,9 @@ pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/pr
 pub struct Host {
     /// cgroup v2 only (unified hierarchy at /sys/fs/cgroup).
     pub cgroup_v2: bool,
-    /// The highest capability number the kernel knows.
-    pub last_cap: usize,
+    /// The capabilities this process may hand on (its bounding set, as a bit mask): a container
+    /// cannot get more, and asking for more fails.
+    pub bounding: u64,
 }
 
 impl Host {
@@ -113,11 +114,13 @@ impl Host {
         let cgroup_v2 = nix::sys::statfs::statfs("/sys/fs/cgroup")
             .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
             .unwrap_or(false);
-        let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        let bounding = std::fs::read_to_string("/proc/self/status")
             .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(40);
-        Host { cgroup_v2, last_cap }
+            .and_then(|s| {
+                s.lines().find_map(|l| l.strip_prefix("CapBnd:").and_then(|v| u64::from_str_radix(v.trim(), 16).ok()))
+            })
+            .unwrap_or(u64::MAX);
+        Host { cgroup_v2, bounding }
     }
 }
 
@@ -194,12 +197,18 @@ pub fn normalise_capability(name: &str) -> String {
 }
 
 /// The capability set: the default (or every capability when privileged), with adds and drops.
-pub fn capabilities(req: &ContainerRequest, last_cap: usize) -> Result<Vec<String>> {
-    let known: Vec<&str> = ALL_CAPABILITIES.iter().take(last_cap + 1).copied().collect();
+/// Only capabilities in `bounding` (a bit mask) are kept.
+pub fn capabilities(req: &ContainerRequest, bounding: u64) -> Result<Vec<String>> {
+    let known: Vec<&str> = ALL_CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 64 && bounding & (1u64 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect();
     let mut caps: Vec<String> = if req.privileged {
         known.iter().map(|s| s.to_string()).collect()
     } else {
-        DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect()
+        DEFAULT_CAPABILITIES.iter().filter(|c| known.contains(c)).map(|s| s.to_string()).collect()
     };
     let check = |c: &str| -> Result<String> {
         let n = normalise_capability(c);
@@ -340,7 +349,7 @@ pub fn build(input: &SpecInput) -> Result<BuiltSpec> {
         return Err(ContainerError::MemoryTooLow { name: name.to_string(), limit, minimum: MIN_MEMORY });
     }
 
-    let caps = capabilities(req, input.host.last_cap)?;
+    let caps = capabilities(req, input.host.bounding)?;
     // A process that is not root starts with no effective or permitted capabilities (as in Docker).
     let (eff, perm) = if user.uid == 0 { (caps.clone(), caps.clone()) } else { (vec![], vec![]) };
 
@@ -446,8 +455,12 @@ pub fn build(input: &SpecInput) -> Result<BuiltSpec> {
         "env": env,
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": eff, "permitted": perm},
-        "noNewPrivileges": req.no_new_privileges,
     });
+    // Only when asked: libcontainer loads seccomp late (after dropping capabilities) whenever the
+    // field is present, which needs no_new_privs; absent, it loads it while still privileged.
+    if req.no_new_privileges {
+        process["noNewPrivileges"] = json!(true);
+    }
     if req.tty {
         process["consoleSize"] = json!({"height": 24, "width": 80});
     }
@@ -485,6 +498,8 @@ mod tests {
     use super::*;
     use crate::runtime::container::request::{BindMount, Resources};
 
+    const ALL: u64 = (1 << 41) - 1;
+
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
     }
@@ -518,21 +533,23 @@ mod tests {
     #[test]
     fn capability_adds_and_drops() {
         let mut req = ContainerRequest { name: "c".into(), ..Default::default() };
-        assert_eq!(capabilities(&req, 40).unwrap().len(), DEFAULT_CAPABILITIES.len());
+        assert_eq!(capabilities(&req, ALL).unwrap().len(), DEFAULT_CAPABILITIES.len());
         req.cap_add = s(&["net_admin", "CAP_SYS_TIME"]);
         req.cap_drop = s(&["MKNOD"]);
-        let caps = capabilities(&req, 40).unwrap();
+        let caps = capabilities(&req, ALL).unwrap();
         assert!(caps.contains(&"CAP_NET_ADMIN".into()) && caps.contains(&"CAP_SYS_TIME".into()));
         assert!(!caps.contains(&"CAP_MKNOD".into()));
         req.cap_drop = s(&["ALL"]);
         req.cap_add = s(&["CHOWN"]);
-        assert_eq!(capabilities(&req, 40).unwrap(), s(&["CAP_CHOWN"]));
+        assert_eq!(capabilities(&req, ALL).unwrap(), s(&["CAP_CHOWN"]));
         req.privileged = true;
         req.cap_drop.clear();
         req.cap_add.clear();
-        assert_eq!(capabilities(&req, 37).unwrap().len(), 38);
+        assert_eq!(capabilities(&req, (1 << 38) - 1).unwrap().len(), 38);
+        // Without CAP_SYS_RESOURCE (24) in our own bounding set, a privileged container gets the rest.
+        assert_eq!(capabilities(&req, ALL & !(1 << 24)).unwrap().len(), 40);
         req.cap_add = s(&["FLY"]);
-        assert!(capabilities(&req, 40).is_err());
+        assert!(capabilities(&req, ALL).is_err());
     }
 
     struct Fixture {
@@ -576,7 +593,7 @@ mod tests {
     }
 
     fn v1() -> Host {
-        Host { cgroup_v2: false, last_cap: 40 }
+        Host { cgroup_v2: false, bounding: ALL }
     }
 
     #[test]
@@ -641,7 +658,7 @@ mod tests {
                 .with_cpus(0.5),
             ..Default::default()
         };
-        let spec = build_with(&f, &req, Host { cgroup_v2: true, last_cap: 40 }).unwrap();
+        let spec = build_with(&f, &req, Host { cgroup_v2: true, bounding: ALL }).unwrap();
         let p = &spec["process"];
         assert_eq!(p["args"], json!(["env"]));
         assert_eq!(p["cwd"], "/tmp");
