@@ -17,6 +17,13 @@ use crate::runtime::container::{ContainerError, ContainerState, ContainerStatus,
 use crate::runtime::images_stub as images;
 use crate::runtime::paths::RuntimePaths;
 
+/// `println!` that does not panic when stdout is closed (`coracle ctr ps | head -1`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[derive(Args, Debug)]
 pub struct CtrArgs {
     /// Folder for all state, as for `coracle server`
@@ -173,20 +180,20 @@ pub fn run(args: CtrArgs) -> i32 {
         CtrCommand::Logs { follow, tail, name } => cmd_logs(&manager, &name, follow, tail),
         CtrCommand::Stop { time, names } => each(&names, |n| {
             manager.stop(n, Duration::from_secs(time))?;
-            println!("{n}");
+            outln!("{n}");
             Ok(())
         }),
         CtrCommand::Kill { signal, names } => match parse_signal(&signal) {
             None => Err(anyhow!("unknown signal {signal:?}; use a name like TERM or a number")),
             Some(sig) => each(&names, |n| {
                 manager.kill(n, sig, false)?;
-                println!("{n}");
+                outln!("{n}");
                 Ok(())
             }),
         },
         CtrCommand::Rm { force, names } => each(&names, |n| {
             manager.remove(n, force)?;
-            println!("{n}");
+            outln!("{n}");
             Ok(())
         }),
         CtrCommand::Inspect { name } => cmd_inspect(&manager, &name),
@@ -277,7 +284,7 @@ fn cmd_run(manager: &Manager, paths: &RuntimePaths, a: RunArgs) -> anyhow::Resul
             let _ = manager.remove(&id, true);
             return Err(e.into());
         }
-        println!("{id}");
+        outln!("{id}");
         return Ok(0);
     }
     let session = match manager.attach(&id, a.interactive, true, true) {
@@ -441,7 +448,7 @@ fn cmd_ps(manager: &Manager, all: bool, quiet: bool) -> anyhow::Result<i32> {
     let shown: Vec<&ContainerStatus> = list.iter().filter(|s| all || s.state == ContainerState::Running).collect();
     if quiet {
         for s in shown {
-            println!("{}", &s.id[..12]);
+            outln!("{}", &s.id[..12]);
         }
         return Ok(0);
     }
@@ -470,7 +477,7 @@ fn cmd_ps(manager: &Manager, all: bool, quiet: bool) -> anyhow::Result<i32> {
     }
     for r in std::iter::once(&header).chain(rows.iter()) {
         let line: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
-        println!("{}", line.join("   ").trim_end());
+        outln!("{}", line.join("   ").trim_end());
     }
     Ok(0)
 }
@@ -535,6 +542,6 @@ fn cmd_inspect(manager: &Manager, name: &str) -> anyhow::Result<i32> {
         "dir": manager.container_dir(&st.id),
         "spec": spec,
     });
-    println!("{}", serde_json::to_string_pretty(&doc)?);
+    outln!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(0)
 }

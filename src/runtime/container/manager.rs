@@ -294,7 +294,7 @@ impl Manager {
         if let Some(message) = resp.error {
             let log = std::fs::read_to_string(dirs.shim_log()).unwrap_or_default();
             for line in log.lines().filter(|l| l.contains("ERROR")).take(8) {
-                tracing::warn!(container = %name, "shim: {line}");
+                tracing::debug!(container = %name, "shim: {line}");
             }
             return Err(self.start_error(meta, req, resp.kind, message));
         }
@@ -593,7 +593,12 @@ impl Manager {
             tracing::error!(dir = %dirs.dir.display(), error = %e, "cannot remove container dir");
         }
         if self.ids().is_empty() {
+            // The instance's last container: its cgroup parent and run dir go too (only if empty).
             cgroups::remove_parent_if_empty(&format!("/{}", self.paths.cgroup_parent()));
+            let run = self.paths.run_dir();
+            for d in [run.join("lc"), run.join("s"), run] {
+                let _ = std::fs::remove_dir(d);
+            }
         }
     }
 
@@ -707,7 +712,11 @@ fn make_workdir(rootfs: &Path, cwd: &str, uid: u32, gid: u32) {
 
 fn looks_killed(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("sigkill") || m.contains("killed") || m.contains("broken pipe") || m.contains("unexpected eof")
+    m.contains("sigkill")
+        || m.contains("killed")
+        || m.contains("broken pipe")
+        || m.contains("brokenchannel")
+        || m.contains("unexpected eof")
 }
 
 fn last_lines(path: &Path, n: usize) -> String {

@@ -61,10 +61,12 @@ pub enum ContainerError {
     #[error("container {name}: executable {executable:?} not found in the image (PATH or path); check the command")]
     ExecutableNotFound { name: String, executable: String },
     #[error(
-        "container {name}: memory limit of {limit} bytes is below the minimum of {minimum} bytes; ask for more memory"
+        "container {name}: memory limit of {} is below the minimum of {}; ask for more memory",
+        request::format_bytes(*limit),
+        request::format_bytes(*minimum)
     )]
     MemoryTooLow { name: String, limit: u64, minimum: u64 },
-    #[error("container {name} ran out of memory while starting (limit {limit} bytes); raise the memory limit")]
+    #[error("container {name} ran out of memory while starting (limit {}); raise the memory limit", request::format_bytes(*limit))]
     OomAtStart { name: String, limit: u64 },
     #[error("container {name} could not start: {message}")]
     StartFailed { name: String, message: String },

@@ -171,6 +171,16 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok((n * mult) as u64)
 }
 
+/// Bytes as Kubernetes writes quantities: `64Mi`, `1Gi`, `1500` when not a whole unit.
+pub fn format_bytes(n: u64) -> String {
+    for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+        if n >= size && n % size == 0 {
+            return format!("{}{unit}", n / size);
+        }
+    }
+    n.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +192,9 @@ mod tests {
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("4096").unwrap(), 4096);
         assert!(parse_bytes("lots").is_err());
+        assert_eq!(format_bytes(64 << 20), "64Mi");
+        assert_eq!(format_bytes(512 << 10), "512Ki");
+        assert_eq!(format_bytes(1500), "1500");
     }
 
     #[test]

@@ -399,8 +399,9 @@ struct Shim {
     master: Option<Rc<AsyncFd<OwnedFd>>>,
     log: RefCell<Option<LogWriter>>,
     attached: RefCell<Vec<mpsc::Sender<Frame>>>,
+    /// Exec'd processes waiting for their end. A pid is registered right after libcontainer
+    /// returns it, before the loop can reap anything, so no exit is missed.
     exec_waiters: RefCell<HashMap<i32, oneshot::Sender<WaitStatus>>>,
-    orphan_exits: RefCell<HashMap<i32, WaitStatus>>,
     init_exit: watch::Sender<Option<WaitStatus>>,
     /// Set (with the final state) once everything about the end is recorded.
     finished: watch::Sender<Option<StateFile>>,
@@ -433,8 +434,6 @@ impl Shim {
                         self.init_exit.send_replace(Some(status));
                     } else if let Some(tx) = self.exec_waiters.borrow_mut().remove(&pid) {
                         let _ = tx.send(status);
-                    } else if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
-                        self.orphan_exits.borrow_mut().insert(pid, status);
                     }
                 }
             }
@@ -553,7 +552,6 @@ async fn serve(dirs: ContainerDirs, meta: Meta, created: Created) {
         log: RefCell::new(log),
         attached: RefCell::new(Vec::new()),
         exec_waiters: RefCell::new(HashMap::new()),
-        orphan_exits: RefCell::new(HashMap::new()),
         init_exit,
         finished,
         connections: Cell::new(0),
@@ -970,14 +968,7 @@ async fn exec(
         }
     };
     let (exit_tx, exit_rx) = oneshot::channel();
-    match shim.orphan_exits.borrow_mut().remove(&pid) {
-        Some(st) => {
-            let _ = exit_tx.send(st);
-        }
-        None => {
-            shim.exec_waiters.borrow_mut().insert(pid, exit_tx);
-        }
-    }
+    shim.exec_waiters.borrow_mut().insert(pid, exit_tx);
     if respond(&mut wr, &Response::ok()).await.is_err() {
         return;
     }

@@ -379,7 +379,7 @@ pub fn build(input: &SpecInput) -> Result<BuiltSpec> {
         vec!["nosuid", "noexec", "nodev", "relatime", "ro"]
     };
     mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": cg_opts}));
-    if own_uts {
+    if own_uts || req.hostname_file.is_some() {
         mounts.push(bind(&input.etc.hostname, "/etc/hostname", ro_etc));
     }
     mounts.push(bind(&input.etc.hosts, "/etc/hosts", ro_etc));
