@@ -6,6 +6,7 @@ mod util;
 mod apply;
 mod bad_input;
 mod cli;
+mod containers;
 mod delete;
 mod discovery;
 mod kubectl_read;
