@@ -5,5 +5,6 @@ pub mod cli;
 pub mod controllers;
 pub mod registry;
 pub mod runtime;
+pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -13,5 +13,6 @@ mod kubectl_write;
 mod metadata;
 mod patch;
 mod restart;
+mod scheduler;
 mod smoke;
 mod watch;
