@@ -52,10 +52,10 @@ pub fn term_matches(term: &NodeSelectorTerm, node: &NodeInfo) -> bool {
 fn node_affinity_ok(pod: &Pod, node: &NodeInfo) -> bool {
     let spec = pod.spec.as_ref();
     let labels = node.labels();
-    if let Some(sel) = spec.and_then(|s| s.node_selector.as_ref()) {
-        if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-            return false;
-        }
+    if let Some(sel) = spec.and_then(|s| s.node_selector.as_ref())
+        && !sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+    {
+        return false;
     }
     let required = spec
         .and_then(|s| s.affinity.as_ref())
@@ -69,10 +69,10 @@ fn node_affinity_ok(pod: &Pod, node: &NodeInfo) -> bool {
 
 /// Whether a toleration tolerates a taint.
 pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if let Some(e) = t.effect.as_deref().filter(|e| !e.is_empty()) {
-        if e != taint.effect {
-            return false;
-        }
+    if let Some(e) = t.effect.as_deref().filter(|e| !e.is_empty())
+        && e != taint.effect
+    {
+        return false;
     }
     let key = t.key.as_deref().unwrap_or("");
     match t.operator.as_deref().unwrap_or("Equal") {
@@ -136,10 +136,10 @@ fn same_topology(a: &NodeInfo, b: &NodeInfo, key: &str) -> bool {
 pub fn filter(pod: &Pod, node: &NodeInfo, all: &[NodeInfo], ns_labels: &NamespaceLabels) -> Vec<String> {
     let mut why = Vec::new();
     let spec = pod.spec.as_ref();
-    if let Some(n) = spec.and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty()) {
-        if n != node.name() {
-            return vec!["node(s) didn't match the requested node name".into()];
-        }
+    if let Some(n) = spec.and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+        && n != node.name()
+    {
+        return vec!["node(s) didn't match the requested node name".into()];
     }
     let unschedulable = node.node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
     if unschedulable {
