@@ -240,7 +240,12 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         Verb::Create => {
             let mut ctx = call.ctx()?;
             let body = call.body_for(&mut ctx)?;
-            let outcome = if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
+            let outcome = if call.req.subresource.as_deref() == Some("token")
+                && res.plural == "serviceaccounts"
+                && res.group.is_empty()
+            {
+                reg.create_token(&ctx, call.ns().unwrap_or("default"), call.name(), body).await?
+            } else if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
                 let binding = reg.resource("", "v1", "bindings").ok_or_else(ApiError::path_not_found)?;
                 let mut body = body;
                 if crate::registry::meta::name(&body).is_empty() {

@@ -20,8 +20,10 @@ pub mod resource;
 pub mod rest;
 pub mod schema;
 pub mod selector;
+pub mod serviceaccount;
 pub mod strategy;
 pub mod tables;
+pub mod tokens;
 pub mod validation;
 pub mod watch;
 
@@ -133,6 +135,8 @@ pub struct Registry {
     pub(crate) config: RegistryConfig,
     /// Serializes Service IP and port allocation.
     pub(crate) alloc_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Signs and verifies ServiceAccount tokens (set by the server at start).
+    pub(crate) tokens: std::sync::OnceLock<Arc<tokens::TokenIssuer>>,
 }
 
 impl Registry {
@@ -145,6 +149,7 @@ impl Registry {
             schemas: RwLock::new(schemas),
             config,
             alloc_lock: Arc::new(tokio::sync::Mutex::new(())),
+            tokens: std::sync::OnceLock::new(),
         })
     }
 

@@ -14,5 +14,6 @@ mod metadata;
 mod patch;
 mod restart;
 mod scheduler;
+mod serviceaccounts;
 mod smoke;
 mod watch;
