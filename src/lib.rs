@@ -3,6 +3,7 @@
 pub mod apiserver;
 pub mod cli;
 pub mod controllers;
+pub mod kubelet;
 pub mod network;
 pub mod registry;
 pub mod runtime;

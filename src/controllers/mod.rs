@@ -4,6 +4,7 @@
 pub mod gc;
 pub mod maintenance;
 pub mod namespace;
+pub mod nodeipam;
 pub mod serviceaccounts;
 
 use std::sync::Arc;
@@ -13,12 +14,13 @@ use crate::store::sqlite::SqliteStore;
 
 /// Start every controller of the control plane. `ca_pem` is the cluster CA that
 /// namespaces get in `kube-root-ca.crt`.
-pub fn start(state: Arc<ApiState>, store: Arc<SqliteStore>, ca_pem: String) {
+pub fn start(state: Arc<ApiState>, store: Arc<SqliteStore>, ca_pem: String, cluster_cidr: ipnet::Ipv4Net) {
     tokio::spawn(maintenance::run(store));
     let issuer = state.registry.token_issuer().cloned();
     let client = local_client::client(state, "system:kube-controller-manager");
     tokio::spawn(namespace::run(client.clone()));
     tokio::spawn(gc::run(client.clone()));
+    tokio::spawn(nodeipam::run(client.clone(), cluster_cidr));
     if let Some(issuer) = issuer {
         tokio::spawn(serviceaccounts::run(client, ca_pem, issuer));
     }

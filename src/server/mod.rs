@@ -98,7 +98,7 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
 
     let serve = tokio::spawn(tls::serve(listener, tls_config, app));
     bootstrap::run(&registry, advertise, cfg.port).await.map_err(|e| StartError(format!("bootstrap failed: {e}")))?;
-    crate::controllers::start(state.clone(), store.clone(), certs.ca_pem.clone());
+    crate::controllers::start(state.clone(), store.clone(), certs.ca_pem.clone(), cfg.cluster_cidr);
     tokio::spawn(crate::scheduler::run(crate::apiserver::local_client::client(state.clone(), "system:kube-scheduler")));
     state.ready.store(true, Ordering::Release);
     tracing::info!(address = %addr, kubeconfig = %cfg.kubeconfig.display(), "coracle server is ready");

@@ -31,6 +31,14 @@ fn pods_are_bound_where_they_fit() {
     node(&k, "ssd", "  labels: {kubernetes.io/hostname: ssd, disk: ssd}");
     node(&k, "tainted", "spec:\n  taints: [{key: dedicated, value: gpu, effect: NoSchedule}]");
 
+    // Node IPAM hands every node its own /24 of the cluster CIDR.
+    let cidr = |n: &str| k.ok(&["get", "node", n, "-o", "jsonpath={.spec.podCIDR}"]);
+    eventually(10, "pod CIDRs", || ["plain", "ssd", "tainted"].iter().all(|n| !cidr(n).is_empty()));
+    let mut cidrs: Vec<String> = ["plain", "ssd", "tainted"].iter().map(|n| cidr(n)).collect();
+    assert!(cidrs.iter().all(|c| c.starts_with("10.42.") && c.ends_with(".0/24")), "{cidrs:?}");
+    cidrs.dedup();
+    assert_eq!(cidrs.len(), 3, "distinct: {cidrs:?}");
+
     pod(&k, "wants-ssd", "  nodeSelector: {disk: ssd}");
     pod(&k, "by-name", "  nodeName: plain");
     pod(
