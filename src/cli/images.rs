@@ -92,12 +92,8 @@ pub fn run(args: ImagesArgs) -> Result<()> {
                 if report.unchanged > 0 {
                     println!("{} archive(s) already imported", report.unchanged);
                 }
-                if let Some((path, e)) = report.failed.first() {
-                    anyhow::bail!(
-                        "{} of the airgap archives failed; first: {}: {e}",
-                        report.failed.len(),
-                        path.display()
-                    );
+                if let Some((_, e)) = report.failed.first() {
+                    anyhow::bail!("{} airgap archive(s) not imported: {e}", report.failed.len());
                 }
             }
             for f in files {
@@ -211,7 +207,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     }
 }
 
-/// Progress as plain lines (not a terminal).
+/// Progress as plain lines on stdout (not a terminal); stderr keeps only the error, if any.
 #[derive(Default)]
 struct Lines {
     started: Mutex<std::collections::HashSet<String>>,
@@ -220,25 +216,25 @@ struct Lines {
 impl PullProgress for Lines {
     fn event(&self, event: &PullEvent) {
         match event {
-            PullEvent::Resolving { endpoint } => eprintln!("resolving at {endpoint}"),
-            PullEvent::EndpointFailed { endpoint, error } => eprintln!("{endpoint} failed: {error}"),
+            PullEvent::Resolving { endpoint } => println!("resolving at {endpoint}"),
+            PullEvent::EndpointFailed { endpoint, error } => println!("{endpoint} failed: {error}"),
             PullEvent::Resolved { digest, layers, size } => {
-                eprintln!("manifest {digest}: {layers} layer(s), {}", human_size(*size))
+                println!("manifest {digest}: {layers} layer(s), {}", human_size(*size))
             }
             PullEvent::Layer { digest, size, state } => {
                 let d = short(digest, 12);
                 match state {
-                    LayerState::Exists => eprintln!("layer {d}: already here"),
+                    LayerState::Exists => println!("layer {d}: already here"),
                     LayerState::Downloading { .. } => {
                         if self.started.lock().expect("lock").insert(digest.clone()) {
-                            eprintln!("layer {d}: downloading {}", human_size(*size));
+                            println!("layer {d}: downloading {}", human_size(*size));
                         }
                     }
                     LayerState::Retrying { attempt, error } => {
-                        eprintln!("layer {d}: attempt {attempt} failed ({error}), resuming")
+                        println!("layer {d}: attempt {attempt} failed ({error}), resuming")
                     }
-                    LayerState::Unpacking => eprintln!("layer {d}: unpacking"),
-                    LayerState::Done => eprintln!("layer {d}: done"),
+                    LayerState::Unpacking => println!("layer {d}: unpacking"),
+                    LayerState::Done => println!("layer {d}: done"),
                 }
             }
         }

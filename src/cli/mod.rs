@@ -57,7 +57,8 @@ fn init_logging() {
 /// Logging for user tools: warnings only unless CORACLE_LOG says otherwise.
 fn init_logging_quiet() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CORACLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("CORACLE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,coracle::runtime::images::import=error"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -18,7 +18,7 @@ use super::store::{
     Descriptor, Ingest, MT_OCI_CONFIG, MT_OCI_MANIFEST, Manifest, NewEntry, Parsed, REF_NAME_ANNOTATION,
     parse_manifest, pick_platform, write_atomic,
 };
-use super::unpack::{Compression, decompress, unpack_layer};
+use super::unpack::{Compression, HashingReader, decompress, unpack_layer};
 use super::{ImageError, ImageStore};
 use crate::runtime::images::store::NAME_ANNOTATION;
 
@@ -389,11 +389,29 @@ pub(crate) fn unpack_layers(
 }
 
 pub(crate) fn unpack_one(ingest: &mut Ingest, image: &str, blob: &str, diff_id: &str) -> Result<(), ImageError> {
-    if ingest.has_snapshot(diff_id) {
-        return Ok(());
-    }
     let path =
         ingest.blob_path(blob).ok_or_else(|| ImageError::Invalid(format!("{image}: layer {blob} is missing")))?;
+    if ingest.has_snapshot(diff_id) {
+        // No need to unpack it again, but a layer new to the store must still be what the config says.
+        if ingest.is_new_blob(blob) {
+            let file = File::open(&path).map_err(|e| ImageError::io(&path, e))?;
+            let mut reader = HashingReader::new(decompress(file).map_err(|e| ImageError::Read(e.to_string()))?);
+            io::copy(&mut reader, &mut io::sink()).map_err(|e| ImageError::Unpack {
+                image: image.to_string(),
+                layer: blob.to_string(),
+                source: super::unpack::UnpackError::Read(e),
+            })?;
+            let (actual, _) = reader.finish();
+            if actual != diff_id {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("{image}: layer {blob}"),
+                    expected: diff_id.to_string(),
+                    actual,
+                });
+            }
+        }
+        return Ok(());
+    }
     let file = File::open(&path).map_err(|e| ImageError::io(&path, e))?;
     let dest = ingest.new_snapshot(diff_id)?;
     let started = std::time::Instant::now();

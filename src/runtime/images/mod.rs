@@ -326,7 +326,7 @@ pub fn human_size(bytes: u64) -> String {
     }
     let s = format!("{v:.4}");
     let digits_before = s.find('.').unwrap_or(s.len());
-    let keep = if digits_before >= 4 { 0 } else { 4 - digits_before };
+    let keep = 4_usize.saturating_sub(digits_before);
     let s = format!("{v:.keep$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
     format!("{s}{}", units[i])

@@ -244,7 +244,7 @@ async fn pull_from(
         store.read_blob(&manifest.config.digest)?
     } else {
         let path = ingest.dir().join("config");
-        download(&client, &oref, &manifest.config, &path, opts, ep).await?;
+        download(&client, &oref, &manifest.config, &path, &PullOptions { progress: None, ..opts.clone() }, ep).await?;
         ingest.adopt(&path, &manifest.config.digest)?;
         ingest.read_blob(&manifest.config.digest)?
     };
@@ -524,7 +524,7 @@ fn explain(e: &OciDistributionError, ep: &Endpoint, shown: &str) -> String {
              or check the repository name"
         )
     };
-    let not_found = || format!("{shown} was not found at {}: check the name and tag", ep.url);
+    let not_found = || format!("not found at {}: check the name and tag", ep.url);
     match e {
         OciDistributionError::RequestError(re) => {
             let detail = chain(re);

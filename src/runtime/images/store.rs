@@ -421,6 +421,10 @@ impl Ingest {
     pub fn has_blob(&self, digest: &str) -> bool {
         self.blob_path(digest).is_some()
     }
+    /// Did this work bring the blob (it is not in the store yet)?
+    pub fn is_new_blob(&self, digest: &str) -> bool {
+        self.blobs.contains_key(digest) && !self.store.has_blob(digest)
+    }
 
     /// Is the snapshot of this layer already there (in the store, or made by this work)?
     pub fn has_snapshot(&self, diff_id: &str) -> bool {

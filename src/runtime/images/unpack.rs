@@ -258,9 +258,10 @@ fn apply_entry<R: Read>(
     }
     let header = entry.header();
     let mode = header.mode().map_err(UnpackError::Read)? & 0o7777;
-    let uid = header.uid().map_err(UnpackError::Read)?;
-    let gid = header.gid().map_err(UnpackError::Read)?;
-    let mtime = FileTime::from_unix_time(header.mtime().map_err(UnpackError::Read)? as i64, 0);
+    // Some writers leave owner and time fields empty; GNU tar reads those as 0, and so do we.
+    let uid = header.uid().unwrap_or(0);
+    let gid = header.gid().unwrap_or(0);
+    let mtime = FileTime::from_unix_time(header.mtime().unwrap_or(0) as i64, 0);
     let (uid, gid) = match (u32::try_from(uid), u32::try_from(gid)) {
         (Ok(u), Ok(g)) => (u, g),
         _ => return Err(UnpackError::Entry { path: name_str, reason: "owner id out of range".into() }),
