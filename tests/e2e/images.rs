@@ -658,3 +658,143 @@ fn pulls_that_fail_leave_nothing_behind() {
     node.ok(&["pull", &format!("{host}/busybox:1.36"), "--plain-http", "-q"]);
     node.assert_clean(4, 2);
 }
+
+/// A registry over TLS (a certificate from a CA of our own) that wants a password.
+fn tls_registry_with_auth(dir: &Path) -> (Registry, PathBuf) {
+    let certs = coracle::server::certs::CertPaths::new(dir);
+    coracle::server::certs::ensure(&certs, &["127.0.0.1".to_string()]).expect("test certificates");
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(&htpasswd, format!("coracle:{}\n", bcrypt::hash("s3cret", 4).unwrap())).unwrap();
+    let reg = Registry::start_with(&format!(
+        "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: coracle-test\n    path: {}\n",
+        certs.serving_cert().display(),
+        certs.serving_key().display(),
+        htpasswd.display()
+    ));
+    reg.push(&archive("busybox-oci.tar"), "private/busybox:1.36", Some("coracle:s3cret"));
+    (reg, certs.ca_cert())
+}
+
+#[test]
+fn pull_over_tls_with_basic_auth_from_registries_yaml() {
+    let f = facts();
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, ca) = tls_registry_with_auth(tmp.path());
+    let image = format!("{}/private/busybox:1.36", reg.host());
+    let node = Node::new();
+    let cfg = node.dir.path().join("registries.yaml");
+    let pull = |yaml: &str| {
+        std::fs::write(&cfg, yaml).unwrap();
+        node.run(&["pull", &image, "-q", "--registries-config", cfg.to_str().unwrap()])
+    };
+    let err_of = |out: Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let host = reg.host();
+
+    // Our CA is not trusted by default.
+    let err = err_of(pull(""));
+    assert!(err.contains("TLS") && err.contains("tls.ca_file"), "{err}");
+    // Trusted, but no credentials.
+    let err = err_of(pull(&format!("configs:\n  \"{host}\":\n    tls:\n      ca_file: {}\n", ca.display())));
+    assert!(err.contains("refused access") && err.contains("registries.yaml"), "{err}");
+    // A wrong password.
+    let err = err_of(pull(&format!(
+        "configs:\n  \"{host}\":\n    auth:\n      username: coracle\n      password: nope\n    tls:\n      ca_file: {}\n",
+        ca.display()
+    )));
+    assert!(err.contains("refused access"), "{err}");
+    node.assert_clean(0, 0);
+    // Right: with a CA file, and with insecure_skip_verify and base64 auth.
+    let out = pull(&format!(
+        "configs:\n  \"{host}\":\n    auth:\n      username: coracle\n      password: s3cret\n    tls:\n      ca_file: {}\n",
+        ca.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(node.inspect(&image)["id"], f["id"]);
+    node.ok(&["rm", &image]);
+    let out = pull(&format!(
+        "configs:\n  \"{host}\":\n    auth:\n      auth: Y29yYWNsZTpzM2NyZXQ=\n    tls:\n      insecure_skip_verify: true\n"
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    node.assert_clean(4, 2);
+}
+
+/// A TCP proxy to a registry that cuts the first connection to carry more than `cut_after`
+/// bytes towards the client (a dropped download), and counts the bytes it carried.
+struct FlakyProxy {
+    port: u16,
+    carried: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FlakyProxy {
+    fn start(upstream: u16, cut_after: u64) -> FlakyProxy {
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let carried = Arc::new(AtomicU64::new(0));
+        let cuts = Arc::new(AtomicU64::new(0));
+        let armed = Arc::new(AtomicBool::new(true));
+        let (c2, k2) = (carried.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { return };
+                let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(std::net::Shutdown::Write);
+                });
+                let (carried, cuts, armed) = (c2.clone(), k2.clone(), armed.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    let mut here = 0u64;
+                    loop {
+                        let n = match server.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        here += n as u64;
+                        carried.fetch_add(n as u64, Ordering::SeqCst);
+                        if here > cut_after && armed.swap(false, Ordering::SeqCst) {
+                            cuts.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FlakyProxy { port, carried, cuts }
+    }
+}
+
+#[test]
+fn a_dropped_download_resumes_where_it_stopped() {
+    use std::sync::atomic::Ordering;
+    let f = facts();
+    let reg = Registry::start();
+    reg.push(&archive("busybox-oci.tar"), "busybox:1.36", None);
+    let proxy = FlakyProxy::start(reg.port, 300_000);
+    let node = Node::new();
+    let image = format!("127.0.0.1:{}/busybox:1.36", proxy.port);
+    let out = node.run(&["pull", &image, "--plain-http"]);
+    let progress = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{progress}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the download was cut once");
+    assert!(progress.contains("attempt 1 failed") && progress.contains("resuming"), "{progress}");
+    assert_eq!(node.inspect(&image)["id"], f["id"]);
+    assert_busybox_layers(&node.inspect(&image));
+    // Resumed, not started over: about one copy of the 1 MB layer went through, not 1.3.
+    let carried = proxy.carried.load(Ordering::SeqCst);
+    assert!(carried < 1_031_289 + 150_000, "carried {carried} bytes");
+    node.assert_clean(4, 2);
+}
