@@ -274,12 +274,15 @@ impl Store {
     /// Start an import or pull: a private work dir, removed when dropped.
     pub fn begin(&self) -> Result<Ingest, ImageError> {
         let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let dir = self.content.join("ingest").join(format!("{}-{nanos}", std::process::id()));
-        fs::create_dir_all(dir.join("blobs")).map_err(|e| ImageError::io(&dir, e))?;
-        fs::create_dir_all(dir.join("snapshots")).map_err(|e| ImageError::io(&dir, e))?;
-        let owner_path = dir.join(".owner");
+        let name = format!("{}-{nanos}", std::process::id());
+        // Made under a name cleaners leave alone, locked, then renamed: a cleaner never sees it unowned.
+        let new = self.content.join("ingest").join(format!(".new-{name}"));
+        fs::create_dir_all(new.join("blobs")).map_err(|e| ImageError::io(&new, e))?;
+        let owner_path = new.join(".owner");
         let owner = File::create(&owner_path).map_err(|e| ImageError::io(&owner_path, e))?;
         owner.lock().map_err(|e| ImageError::io(&owner_path, e))?;
+        let dir = self.content.join("ingest").join(name);
+        fs::rename(&new, &dir).map_err(|e| ImageError::io(&dir, e))?;
         Ok(Ingest { store: self.clone(), dir, _owner: owner, blobs: HashMap::new(), snapshots: HashMap::new(), n: 0 })
     }
 
@@ -289,6 +292,13 @@ impl Store {
         let Ok(rd) = fs::read_dir(self.content.join("ingest")) else { return 0 };
         for e in rd.flatten() {
             let dir = e.path();
+            let young = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < Duration::from_secs(60));
+            if e.file_name().to_string_lossy().starts_with(".new-") && young {
+                continue;
+            }
             let stale = match File::open(dir.join(".owner")) {
                 Ok(f) => f.try_lock().is_ok(),
                 // Not even an owner file yet: stale only if old.
