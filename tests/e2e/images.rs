@@ -798,3 +798,127 @@ fn a_dropped_download_resumes_where_it_stopped() {
     assert!(carried < 1_031_289 + 150_000, "carried {carried} bytes");
     node.assert_clean(4, 2);
 }
+
+/// A token server for a registry's `auth: token` (what Docker Hub and most registries use):
+/// answers `GET /token?scope=…&service=…` with a JWT signed by `key_pem` (whose certificate
+/// `cert_pem` chains to the CA the registry trusts), for the user `coracle:s3cret` only.
+struct TokenServer {
+    port: u16,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl TokenServer {
+    fn start(cert_pem: String, key_pem: String) -> TokenServer {
+        use base64::Engine as _;
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = requests.clone();
+        let der = rcgen::KeyPair::from_pem(&key_pem).unwrap().serialize_der();
+        let rng = ring::rand::SystemRandom::new();
+        let key =
+            ring::signature::EcdsaKeyPair::from_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
+                .expect("an ECDSA P-256 key");
+        let cert_der = rustls_pem_der(&cert_pem);
+        std::thread::spawn(move || {
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut authorized = false;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let good = base64::engine::general_purpose::STANDARD.encode("coracle:s3cret");
+                    if line.to_ascii_lowercase().starts_with("authorization:") && line.contains(&good) {
+                        authorized = true;
+                    }
+                }
+                if !authorized {
+                    let _ =
+                        conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    continue;
+                }
+                // scope=repository:NAME:ACTIONS (url-encoded ':' and ',')
+                let query = request_line.split_whitespace().nth(1).unwrap_or("").split('?').nth(1).unwrap_or("");
+                let mut access = Vec::new();
+                for pair in query.split('&') {
+                    if let Some(scope) = pair.strip_prefix("scope=") {
+                        let scope =
+                            scope.replace("%3A", ":").replace("%3a", ":").replace("%2C", ",").replace("%2c", ",");
+                        let parts: Vec<&str> = scope.splitn(3, ':').collect();
+                        if parts.len() == 3 {
+                            access.push(serde_json::json!({"type": parts[0], "name": parts[1],
+                                "actions": parts[2].split(',').collect::<Vec<_>>()}));
+                        }
+                    }
+                }
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                let header = serde_json::json!({"typ": "JWT", "alg": "ES256",
+                    "x5c": [base64::engine::general_purpose::STANDARD.encode(&cert_der)]});
+                let claims = serde_json::json!({"iss": "coracle-test", "sub": "coracle", "aud": "coracle-registry",
+                    "exp": now + 600, "nbf": now - 60, "iat": now, "jti": now.to_string(), "access": access});
+                let input = format!("{}.{}", b64.encode(header.to_string()), b64.encode(claims.to_string()));
+                let sig = key.sign(&rng, input.as_bytes()).unwrap();
+                let token = format!("{input}.{}", b64.encode(sig.as_ref()));
+                let body = serde_json::json!({"token": token, "access_token": token, "expires_in": 600}).to_string();
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        TokenServer { port, requests }
+    }
+}
+
+/// The DER of the first certificate of a PEM text.
+fn rustls_pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+#[test]
+fn pull_with_token_auth() {
+    let f = facts();
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = coracle::server::certs::CertPaths::new(tmp.path());
+    let c = coracle::server::certs::ensure(&certs, &["127.0.0.1".to_string()]).expect("test certificates");
+    let tokens = TokenServer::start(c.serving_cert_pem.clone(), c.serving_key_pem.clone());
+    let reg = Registry::start_with(&format!(
+        "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: coracle-registry\n    issuer: coracle-test\n    \
+         rootcertbundle: {}\n",
+        tokens.port,
+        certs.ca_cert().display()
+    ));
+    reg.push(&archive("busybox-oci.tar"), "busybox:1.36", Some("coracle:s3cret"));
+    let image = format!("{}/busybox:1.36", reg.host());
+    let node = Node::new();
+    let cfg = node.dir.path().join("registries.yaml");
+
+    // Anonymous: the token server says no.
+    let err = node.fails(&["pull", &image, "--plain-http"]);
+    assert!(err.contains("refused access"), "{err}");
+    node.assert_clean(0, 0);
+    // With credentials: a token, then the image.
+    std::fs::write(
+        &cfg,
+        format!("configs:\n  \"{}\":\n    auth:\n      username: coracle\n      password: s3cret\n", reg.host()),
+    )
+    .unwrap();
+    let before = tokens.requests.load(std::sync::atomic::Ordering::SeqCst);
+    node.ok(&["pull", &image, "--plain-http", "-q", "--registries-config", cfg.to_str().unwrap()]);
+    assert!(tokens.requests.load(std::sync::atomic::Ordering::SeqCst) > before, "a token was asked for");
+    assert_eq!(node.inspect(&image)["id"], f["id"]);
+    node.assert_clean(4, 2);
+}
