@@ -78,6 +78,11 @@ impl Node {
     fn refs(&self) -> Vec<String> {
         self.ls().into_iter().map(|r| r[0].clone()).collect()
     }
+    #[track_caller]
+    fn assert_clean_blobs_and_snapshots(&self, blobs: usize, snapshots: usize) {
+        assert_eq!(self.blobs(), blobs, "blobs: {:?}", list(&self.content().join("blobs/sha256")));
+        assert_eq!(self.snapshots(), snapshots, "snapshots: {:?}", list(&self.data().join("agent/snapshots")));
+    }
     fn content(&self) -> PathBuf {
         self.data().join("agent/content")
     }
@@ -90,8 +95,7 @@ impl Node {
     /// Nothing but what the images named in the index need; no work left over.
     #[track_caller]
     fn assert_clean(&self, blobs: usize, snapshots: usize) {
-        assert_eq!(self.blobs(), blobs, "blobs: {:?}", list(&self.content().join("blobs/sha256")));
-        assert_eq!(self.snapshots(), snapshots, "snapshots: {:?}", list(&self.data().join("agent/snapshots")));
+        self.assert_clean_blobs_and_snapshots(blobs, snapshots);
         assert_eq!(
             count(&self.content().join("ingest")),
             0,
@@ -920,5 +924,42 @@ fn pull_with_token_auth() {
     node.ok(&["pull", &image, "--plain-http", "-q", "--registries-config", cfg.to_str().unwrap()]);
     assert!(tokens.requests.load(std::sync::atomic::Ordering::SeqCst) > before, "a token was asked for");
     assert_eq!(node.inspect(&image)["id"], f["id"]);
+    node.assert_clean(4, 2);
+}
+
+#[test]
+fn a_killed_import_leaves_nothing_after_the_next_write() {
+    use std::io::Write;
+    let node = Node::new();
+    node.ok(&["ls"]);
+    // The archive comes through a FIFO: the import reads half of it, then waits for more.
+    let fifo = node.dir.path().join("busybox.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coracle"))
+        .args(["images", "import", "--data-dir"])
+        .arg(node.data())
+        .arg(&fifo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(archive("busybox-docker.tar")).unwrap();
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    w.flush().unwrap();
+    let ingest = node.content().join("ingest");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while du(&ingest) < 500_000 {
+        assert!(Instant::now() < deadline, "the import did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup of its own
+    child.wait().unwrap();
+    drop(w);
+    assert_eq!(count(&ingest), 1, "the killed import's work dir is there");
+    assert!(node.refs().is_empty(), "but no image");
+    node.assert_clean_blobs_and_snapshots(0, 0);
+    // The next write removes it.
+    node.ok(&["import", archive("busybox-oci.tar").to_str().unwrap()]);
     node.assert_clean(4, 2);
 }
