@@ -1,5 +1,5 @@
 //! Image benchmark: the busybox test image (scripts/build-test-images) through the library,
-//! optimised build. Prints p50/p99 over `BENCH_RUNS` runs (default 20) of
+//! optimised build. Prints p50/p99 over `BENCH_RUNS` runs (default 20; 3 under `cargo test`) of
 //! - import of the OCI archive into an empty store (read, verify, unpack, commit),
 //! - import of the docker-save archive (uncompressed layers),
 //! - import again into a store that has the image (nothing to unpack),
@@ -19,7 +19,10 @@ use coracle::runtime::paths::RuntimePaths;
 fn test_images() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/test-images");
-    let st = std::process::Command::new(root.join("scripts/build-test-images")).arg(&out).status().expect("build-test-images");
+    let st = std::process::Command::new(root.join("scripts/build-test-images"))
+        .arg(&out)
+        .status()
+        .expect("build-test-images");
     assert!(st.success(), "scripts/build-test-images failed");
     out
 }
@@ -60,7 +63,9 @@ fn fresh_store() -> (tempfile::TempDir, ImageStore) {
 }
 
 fn main() {
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this is a quick smoke run.
+    let default_runs = if std::env::args().any(|a| a == "--bench") { 20 } else { 3 };
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(default_runs);
     let dir = test_images();
     let oci = dir.join("busybox-oci.tar");
     let docker = dir.join("busybox-docker.tar");
@@ -98,15 +103,23 @@ fn main() {
         let digest = layer["digest"].as_str().unwrap();
         let blob = store.paths().content().join("blobs/sha256").join(&digest[7..]);
         let kind = layer["mediaType"].as_str().unwrap().rsplit('+').next().unwrap().to_string();
-        time(runs, || tempfile::tempdir_in("/var/tmp").unwrap(), |d| {
-            let u = unpack_layer(std::fs::File::open(&blob).unwrap(), d.path()).unwrap();
-            assert_eq!(u.diff_id, facts["diff_ids"][i].as_str().unwrap());
-        })
+        time(
+            runs,
+            || tempfile::tempdir_in("/var/tmp").unwrap(),
+            |d| {
+                let u = unpack_layer(std::fs::File::open(&blob).unwrap(), d.path()).unwrap();
+                assert_eq!(u.diff_id, facts["diff_ids"][i].as_str().unwrap());
+            },
+        )
         .print(&format!("unpack layer {i} ({kind}, {} bytes)", layer["size"]));
     }
-    time(runs * 10, || (), |_| {
-        assert_eq!(store.resolve("busybox").unwrap().unwrap().id, image.id);
-    })
+    time(
+        runs * 10,
+        || (),
+        |_| {
+            assert_eq!(store.resolve("busybox").unwrap().unwrap().id, image.id);
+        },
+    )
     .print("resolve(\"busybox\")");
     time(
         runs,

@@ -122,6 +122,8 @@ impl ImageStore {
     /// An image by reference ("busybox", "docker.io/library/busybox:latest", "name@sha256:…"),
     /// full or short image id; None if not present locally.
     pub fn resolve(&self, reference: &str) -> Result<Option<Image>, ImageError> {
+        // Readers wait for a commit or removal in progress (they are short), never for a download.
+        let _lock = self.store.lock_shared()?;
         let Some(entry) = self.find_entry(reference)? else { return Ok(None) };
         self.image_of(&entry).map(Some)
     }
@@ -205,6 +207,7 @@ impl ImageStore {
 
     /// Every image, named ones sorted by name, then untagged ones.
     pub fn list(&self) -> Result<Vec<ImageSummary>, ImageError> {
+        let _lock = self.store.lock_shared()?;
         let index = self.store.read_index()?;
         let mut out: Vec<ImageSummary> = index
             .manifests
@@ -239,6 +242,7 @@ impl ImageStore {
 
     /// All that is known of an image, as JSON (`images inspect`).
     pub fn inspect(&self, reference: &str) -> Result<serde_json::Value, ImageError> {
+        let _lock = self.store.lock_shared()?;
         let entry = self.find_entry(reference)?.ok_or_else(|| ImageError::NotFound(reference.to_string()))?;
         let image = self.image_of(&entry)?;
         let index = self.store.read_index()?;
