@@ -36,7 +36,15 @@ pub fn parse() -> Result<Cli, i32> {
                 }
                 _ => {
                     let text = e.render().to_string();
-                    let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+                    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                    let mut first =
+                        lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+                    // "the following required arguments were not provided:" names them on the next line.
+                    if first.ends_with(':')
+                        && let Some(next) = lines.next()
+                    {
+                        first = format!("{first} {next}");
+                    }
                     let sub = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
                     let help =
                         if sub.is_empty() { "coracle --help".to_string() } else { format!("coracle {sub} --help") };
