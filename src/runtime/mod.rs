@@ -5,4 +5,5 @@
 //! Everything an instance keeps is derived from its data dir ([`paths::RuntimePaths`]),
 //! so instances with different data dirs never see each other's images or containers.
 
+pub mod images;
 pub mod paths;

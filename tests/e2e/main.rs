@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `coracle` binary, driven by real kubectl 1.27 and 1.33.
 
 mod harness;
+mod testimages;
 mod util;
 
 mod apply;
@@ -8,6 +9,7 @@ mod bad_input;
 mod cli;
 mod delete;
 mod discovery;
+mod images;
 mod kubectl_read;
 mod kubectl_write;
 mod metadata;
