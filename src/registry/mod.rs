@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod catalog;
 pub mod convert;
+pub mod crd;
 pub mod decode;
 pub mod defaults;
 pub mod error;
