@@ -7,3 +7,5 @@ pub mod formats;
 pub mod prune;
 pub mod schema;
 pub mod validate;
+pub mod definition;
+pub mod structural;
