@@ -266,14 +266,14 @@ pub fn validate(crd: &Value, old: Option<&Value>) -> Vec<FieldError> {
     let plural = spec.pointer("/names/plural").and_then(Value::as_str).unwrap_or("");
     match old {
         None => {
-            let rules = MetaRules { name: names::name_is_dns_subdomain, namespaced: Some(false), builtin: true };
+            let rules = MetaRules { name: names::name_is_dns_subdomain, namespaced: Some(false), builtin: false };
             errs.extend(validate_object_meta(crd, rules));
             let name = meta::name(crd);
             if !name.is_empty() && name != format!("{plural}.{group}") {
                 errs.push(FieldError::invalid("metadata.name", name, r#"must be spec.names.plural+"."+spec.group"#));
             }
         }
-        Some(old) => errs.extend(validate_object_meta_update(crd, old, true)),
+        Some(old) => errs.extend(validate_object_meta_update(crd, old, false)),
     }
     errs.extend(validate_spec(&spec));
     if let Some(old) = old {
