@@ -5,6 +5,7 @@ mod util;
 
 mod apply;
 mod bad_input;
+mod crds;
 mod cli;
 mod delete;
 mod discovery;

@@ -28,8 +28,38 @@ fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
     v.get(k).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// Go encodes a float64 that holds an integer without a fraction (`maximum: 10`), and so
+/// must the numbers of schemas that went through the typed decoder as floats.
+fn integral_numbers(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::Number(n) if matches!(k.as_str(), "maximum" | "minimum" | "multipleOf") => {
+                        if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                            *x = Value::from(f as i64);
+                        }
+                    }
+                    // Values (defaults, enums, examples) are data, not schema.
+                    _ if matches!(k.as_str(), "default" | "enum" | "example") => {}
+                    _ => integral_numbers(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
 /// `SetDefaults_CustomResourceDefinition` (v1).
 pub fn apply_defaults(crd: &mut Value) {
+    if let Some(Value::Array(versions)) = crd.pointer_mut("/spec/versions") {
+        for v in versions {
+            if let Some(schema) = v.pointer_mut("/schema/openAPIV3Schema") {
+                integral_numbers(schema);
+            }
+        }
+    }
     let Some(spec) = crd.get_mut("spec").and_then(Value::as_object_mut) else { return };
     if let Some(names) = spec.get_mut("names").and_then(Value::as_object_mut) {
         let kind = names.get("kind").and_then(Value::as_str).unwrap_or("").to_string();

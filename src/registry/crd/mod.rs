@@ -136,9 +136,22 @@ fn replicas_errors(obj: &Value, path: &str) -> Vec<FieldError> {
             None => vec![FieldError::invalid(
                 path,
                 0,
-                format!(".{} accessor error: {v} is of the type {}, expected int64", path_parts(path).join("."), go_type(v)),
+                format!(
+                    ".{} accessor error: {} is of the type {}, expected int64",
+                    path_parts(path).join("."),
+                    go_display(v),
+                    go_type(v)
+                ),
             )],
         },
+    }
+}
+
+/// Go's `%v` of a decoded JSON value (strings unquoted).
+fn go_display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -165,7 +178,11 @@ fn scale_status_errors(cr: &CustomResource, obj: &Value) -> Vec<FieldError> {
         && !v.is_string()
         && !v.is_null()
     {
-        errs.push(FieldError::invalid(ls.as_str(), "", format!("{ls} accessor error: {v} is of the type {}, expected string", go_type(v))));
+        errs.push(FieldError::invalid(
+            ls.as_str(),
+            "",
+            format!("{ls} accessor error: {} is of the type {}, expected string", go_display(v), go_type(v)),
+        ));
     }
     errs
 }
