@@ -70,7 +70,13 @@ pub fn set_table_version(t: &mut Value, version: &str) {
 
 /// The Table of a resource's objects: its printer's, or for custom resources the
 /// `additionalPrinterColumns` of the CRD version.
-pub fn resource_table(res: &ResourceInfo, objects: &[Value], include_object: &str, list_meta: Value, with_columns: bool) -> Value {
+pub fn resource_table(
+    res: &ResourceInfo,
+    objects: &[Value],
+    include_object: &str,
+    list_meta: Value,
+    with_columns: bool,
+) -> Value {
     let now = jiff::Timestamp::now();
     match crate::registry::crd::custom(res) {
         Some(cr) => tables::custom_resource_table(&cr.columns, objects, include_object, list_meta, now, with_columns),

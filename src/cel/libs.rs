@@ -127,7 +127,9 @@ fn parse_url(s: &str) -> Option<http::Uri> {
 }
 
 fn url(s: Arc<String>) -> Result<Value, ExecutionError> {
-    parse_url(&s).map(|_| marker(URL_KEY, s.to_string())).ok_or_else(|| err("url", format!("URL parse error during conversion from string: {s}")))
+    parse_url(&s)
+        .map(|_| marker(URL_KEY, s.to_string()))
+        .ok_or_else(|| err("url", format!("URL parse error during conversion from string: {s}")))
 }
 
 fn is_url(s: Arc<String>) -> bool {
@@ -145,7 +147,9 @@ fn get_scheme(This(this): This<Value>) -> Result<Value, ExecutionError> {
 }
 
 fn get_host(This(this): This<Value>) -> Result<Value, ExecutionError> {
-    url_part(&this, "getHost", |u| u.authority().map(|a| a.as_str().rsplit('@').next().unwrap_or("").to_string()).unwrap_or_default())
+    url_part(&this, "getHost", |u| {
+        u.authority().map(|a| a.as_str().rsplit('@').next().unwrap_or("").to_string()).unwrap_or_default()
+    })
 }
 
 fn get_hostname(This(this): This<Value>) -> Result<Value, ExecutionError> {

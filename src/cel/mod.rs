@@ -289,8 +289,11 @@ impl RuleSet {
             match expr.eval(&this, binding) {
                 Outcome::Value(cel::Value::Bool(true)) => {}
                 Outcome::Value(_) => {
-                    let target =
-                        if r.field_path.is_empty() { field.clone() } else { format!("{}{}", path, normalize_field_path(&r.field_path)) };
+                    let target = if r.field_path.is_empty() {
+                        field.clone()
+                    } else {
+                        format!("{}{}", path, normalize_field_path(&r.field_path))
+                    };
                     let message = self.message(compiled, &this, binding);
                     errs.push(error_for_reason(&target, type_.clone(), message, r.reason.as_deref()));
                 }
@@ -303,7 +306,11 @@ impl RuleSet {
                             format!("'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {text}"),
                         ));
                     } else {
-                        errs.push(FieldError::invalid(&field, type_.clone(), format!("{} evaluating rule: {text}", lower_first(&e))));
+                        errs.push(FieldError::invalid(
+                            &field,
+                            type_.clone(),
+                            format!("{} evaluating rule: {text}", lower_first(&e)),
+                        ));
                     }
                 }
             }
@@ -477,7 +484,11 @@ fn check_rules(v: &Value, path: &str, uncorrelatable: Option<&str>, errs: &mut V
                         ));
                     }
                 } else if let Some(b) = rule.get("optionalOldSelf").and_then(Value::as_bool) {
-                    errs.push(FieldError::invalid(format!("{rp}.optionalOldSelf"), b, "may not be set if oldSelf is not used in rule"));
+                    errs.push(FieldError::invalid(
+                        format!("{rp}.optionalOldSelf"),
+                        b,
+                        "may not be set if oldSelf is not used in rule",
+                    ));
                 }
             }
         }

@@ -40,7 +40,10 @@ fn transition_rules() {
     assert!(run(&s, json!({"spec": {"name": "a", "count": 1}}), None).is_empty());
     assert_eq!(
         run(&s, json!({"spec": {"name": "b", "count": 1}}), Some(json!({"spec": {"name": "a", "count": 2}}))),
-        vec![r#"spec.name: Invalid value: "string": Value is immutable"#, r#"spec.count: Invalid value: "integer": may only grow"#]
+        vec![
+            r#"spec.name: Invalid value: "string": Value is immutable"#,
+            r#"spec.count: Invalid value: "integer": may only grow"#
+        ]
     );
 }
 
@@ -73,7 +76,8 @@ fn compile_checks() {
         "x-kubernetes-validations": [{"rule": "self.a ==="}, {"rule": "self.x == other"}],
         "properties": {"l": {"type": "array", "items": {"type": "string",
             "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}}}}}});
-    let errs: Vec<String> = validate_schema_rules(&bad, "spec.validation.openAPIV3Schema").iter().map(ToString::to_string).collect();
+    let errs: Vec<String> =
+        validate_schema_rules(&bad, "spec.validation.openAPIV3Schema").iter().map(ToString::to_string).collect();
     assert!(errs[0].starts_with("spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:\"self.a ===\""), "{errs:?}");
     assert!(errs[0].contains("compilation failed: ERROR: <input>:1:"), "{errs:?}");
     assert!(errs[1].contains("undeclared reference to 'other'"), "{errs:?}");
@@ -89,5 +93,9 @@ fn runtime_errors() {
         "x-kubernetes-validations": [{"rule": "self.missing == 1"}], "properties": {"a": {"type": "string"}}}}}));
     let errs = run(&s, json!({"spec": {"a": "x"}}), None);
     assert_eq!(errs.len(), 1);
-    assert!(errs[0].starts_with(r#"spec: Invalid value: "object": "#) && errs[0].ends_with("evaluating rule: self.missing == 1"), "{errs:?}");
+    assert!(
+        errs[0].starts_with(r#"spec: Invalid value: "object": "#)
+            && errs[0].ends_with("evaluating rule: self.missing == 1"),
+        "{errs:?}"
+    );
 }

@@ -39,7 +39,13 @@ fn error_policy(_crd: Arc<CustomResourceDefinition>, err: &Error, _ctx: Arc<Ctx>
     Action::requeue(Duration::from_secs(2))
 }
 
-async fn set_terminating(api: &Api<CustomResourceDefinition>, name: &str, status: &str, reason: &str, message: &str) -> Result<(), Error> {
+async fn set_terminating(
+    api: &Api<CustomResourceDefinition>,
+    name: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+) -> Result<(), Error> {
     let crd = api.get_status(name).await?;
     let mut conditions: Vec<serde_json::Value> = crd
         .status
@@ -73,7 +79,8 @@ async fn reconcile(crd: Arc<CustomResourceDefinition>, ctx: Arc<Ctx>) -> Result<
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
     if let (Some(version), true) = (version, established) {
-        set_terminating(&crds, &name, "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress").await?;
+        set_terminating(&crds, &name, "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress")
+            .await?;
         let names = crd.status.as_ref().and_then(|s| s.accepted_names.clone()).unwrap_or_else(|| spec.names.clone());
         let ar = ApiResource {
             group: spec.group.clone(),
@@ -122,7 +129,9 @@ async fn reconcile(crd: Arc<CustomResourceDefinition>, ctx: Arc<Ctx>) -> Result<
     let patch = json!({"metadata": {"finalizers": remaining, "resourceVersion": fresh.metadata.resource_version}});
     match crds.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
         Ok(_) => {}
-        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return Ok(Action::requeue(Duration::from_millis(200))),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {
+            return Ok(Action::requeue(Duration::from_millis(200)));
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(Action::await_change())

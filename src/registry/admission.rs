@@ -79,7 +79,12 @@ pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &m
 async fn settle_crd_status(reg: &Registry, crd: &mut Value) -> ApiResult<()> {
     let page = reg
         .store
-        .list(ListRequest { prefix: super::crd::CRD_PREFIX.to_string(), start_after: None, limit: None, revision: None })
+        .list(ListRequest {
+            prefix: super::crd::CRD_PREFIX.to_string(),
+            start_after: None,
+            limit: None,
+            revision: None,
+        })
         .await
         .map_err(ApiError::internal)?;
     let others: Vec<Value> = page.items.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();

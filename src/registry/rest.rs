@@ -270,12 +270,20 @@ impl Registry {
 
     /// Validation of a write: the kind's rules, and for custom resources their schema and
     /// CEL rules; CRDs get the apiextensions rules.
-    fn validate_object(&self, res: &ResourceInfo, obj: &Value, old: Option<&Value>, sub: Subresource) -> Vec<FieldError> {
+    fn validate_object(
+        &self,
+        res: &ResourceInfo,
+        obj: &Value,
+        old: Option<&Value>,
+        sub: Subresource,
+    ) -> Vec<FieldError> {
         if crd::is_crd(res) {
             return crd::definition::validate(obj, old);
         }
         let mut errs = match (sub, old) {
-            (Subresource::Status, Some(old)) => validation::validate_status(&res.group, &res.version, &res.kind, obj, old),
+            (Subresource::Status, Some(old)) => {
+                validation::validate_status(&res.group, &res.version, &res.kind, obj, old)
+            }
             _ => validation::validate(&res.group, &res.version, &res.kind, obj, old),
         };
         if let Some(cr) = crd::custom(res) {

@@ -116,7 +116,9 @@ spec:
 }
 
 fn widget(name: &str, extra: &str) -> String {
-    format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n  size: 5\n  name: first\n{extra}")
+    format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n  size: 5\n  name: first\n{extra}"
+    )
 }
 
 fn apply(k: &Kubectl, dir: &std::path::Path, file: &str, contents: &str, extra: &[&str]) -> String {
@@ -144,7 +146,13 @@ fn custom_resources_with_kubectl() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| (c["type"].as_str().unwrap().into(), c["status"].as_str().unwrap().into(), c["reason"].as_str().unwrap().into()))
+            .map(|c| {
+                (
+                    c["type"].as_str().unwrap().into(),
+                    c["status"].as_str().unwrap().into(),
+                    c["reason"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         assert!(conds.contains(&("Established".into(), "True".into(), "InitialNamesAccepted".into())), "{status}");
         assert!(conds.contains(&("NamesAccepted".into(), "True".into(), "NoConflicts".into())), "{status}");
@@ -204,7 +212,14 @@ fn custom_resources_with_kubectl() {
         assert_eq!(k.json(&["get", "wd", "w1", "-n", &ns, "-o", "json"])["spec"]["replicas"], 4);
         if *v == "1.33" {
             k.ok(&[
-                "patch", "wd", "w1", "-n", &ns, "--subresource=status", "--type=merge", "-p",
+                "patch",
+                "wd",
+                "w1",
+                "-n",
+                &ns,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
                 r#"{"status":{"replicas":2,"selector":"app=w"},"spec":{"size":1}}"#,
             ]);
             let w = k.json(&["get", "wd", "w1", "-n", &ns, "-o", "json"]);
@@ -257,9 +272,15 @@ fn deleting_a_crd_deletes_its_custom_resources() {
     // A custom resource with a finalizer keeps the CRD terminating; no new objects meanwhile.
     eventually(20, "w1 deleted", || !k.ok(&["get", "wd", "-o", "name"]).contains("/w1"));
     let crd = k.json(&["get", "crd", "widgets.example.com", "-o", "json"]);
-    let terminating = crd["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Terminating").cloned();
+    let terminating =
+        crd["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Terminating").cloned();
     assert_eq!(terminating.as_ref().map(|c| c["status"].clone()), Some(json!("True")), "{crd}");
-    assert!(crd["metadata"]["finalizers"].as_array().unwrap().contains(&json!("customresourcecleanup.apiextensions.k8s.io")));
+    assert!(
+        crd["metadata"]["finalizers"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("customresourcecleanup.apiextensions.k8s.io"))
+    );
     let err = apply_fails(&k, &dir, &widget("w3", ""), "default");
     assert!(err.contains("create not allowed while custom resource definition is terminating"), "{err}");
     k.ok(&["patch", "wd", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
@@ -373,7 +394,9 @@ async fn custom_resources_with_kube_rs() {
     // Scale through kube-rs.
     let scale = api.get_scale("k1").await.expect("scale");
     assert_eq!(scale.status.as_ref().map(|s| s.replicas), Some(1));
-    api.patch_scale("k1", &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": 3}}))).await.expect("patch scale");
+    api.patch_scale("k1", &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": 3}})))
+        .await
+        .expect("patch scale");
     assert_eq!(api.get("k1").await.unwrap().data["spec"]["replicas"], 3);
 
     // Unknown fields: refused under Strict, a warning under Warn.
@@ -392,7 +415,13 @@ async fn custom_resources_with_kube_rs() {
         vec![r#"299 - "unknown field \"metadata.bogus\"""#, r#"299 - "unknown field \"spec.foo\"""#]
     );
     // Strategic merge patches are not for custom resources.
-    let r = util::patch(&c, "/apis/example.com/v1/namespaces/default/widgets/k1", "application/strategic-merge-patch+json", &json!({})).await;
+    let r = util::patch(
+        &c,
+        "/apis/example.com/v1/namespaces/default/widgets/k1",
+        "application/strategic-merge-patch+json",
+        &json!({}),
+    )
+    .await;
     let st = r.status(415, "UnsupportedMediaType");
     assert_eq!(
         st["message"],
@@ -403,26 +432,45 @@ async fn custom_resources_with_kube_rs() {
     let st = util::post(&c, "/apis/example.com/v1/namespaces/default/widgets", &body).await.status(422, "Invalid");
     assert_eq!(st["details"]["kind"], "Widget");
     assert_eq!(st["details"]["group"], "example.com");
-    let causes: Vec<String> = st["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap().to_string()).collect();
+    let causes: Vec<String> =
+        st["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap().to_string()).collect();
     assert!(causes.contains(&"spec.size".to_string()) && causes.contains(&"spec.color".to_string()), "{st}");
 
     // Discovery, legacy and aggregated, and the OpenAPI documents.
     let d = util::get(&c, "/apis/example.com/v1").await.ok(200);
     let names: Vec<&str> = d["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["widgets", "widgets/scale", "widgets/status"]);
-    assert_eq!(d["resources"][0]["verbs"], json!(["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]));
+    assert_eq!(
+        d["resources"][0]["verbs"],
+        json!(["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+    );
     assert_eq!(d["resources"][0]["categories"], json!(["all"]));
     let g = util::get(&c, "/apis/example.com").await.ok(200);
     assert_eq!(g["preferredVersion"]["version"], "v1");
-    let agg = util::send_accept(&c, "GET", "/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", None, vec![]).await.ok(200);
+    let agg = util::send_accept(
+        &c,
+        "GET",
+        "/apis",
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        None,
+        vec![],
+    )
+    .await
+    .ok(200);
     assert!(agg["items"].as_array().unwrap().iter().any(|i| i["metadata"]["name"] == "example.com"));
     let v3 = util::get(&c, "/openapi/v3/apis/example.com/v1").await.ok(200);
     let def = &v3["components"]["schemas"]["com.example.v1.Widget"];
-    assert_eq!(def["x-kubernetes-group-version-kind"], json!([{"group": "example.com", "kind": "Widget", "version": "v1"}]));
+    assert_eq!(
+        def["x-kubernetes-group-version-kind"],
+        json!([{"group": "example.com", "kind": "Widget", "version": "v1"}])
+    );
     assert_eq!(def["properties"]["spec"]["properties"]["size"]["maximum"], 10);
     let v2 = util::get(&c, "/openapi/v2").await.ok(200);
     assert!(v2["paths"].get("/apis/example.com/v1/namespaces/{namespace}/widgets/{name}").is_some());
-    assert_eq!(v2["definitions"]["com.example.v1.Widget"]["properties"]["spec"]["properties"]["size"]["type"], "integer");
+    assert_eq!(
+        v2["definitions"]["com.example.v1.Widget"]["properties"]["spec"]["properties"]["size"]["type"],
+        "integer"
+    );
 }
 
 #[tokio::test]
@@ -435,9 +483,13 @@ async fn invalid_crds_are_refused_with_the_real_messages() {
     body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"] =
         json!({"maximum": 10});
     body["spec"]["versions"][1]["storage"] = true.into();
-    let st = util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &body).await.status(422, "Invalid");
+    let st =
+        util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &body).await.status(422, "Invalid");
     let msg = st["message"].as_str().unwrap();
-    assert!(msg.starts_with(r#"CustomResourceDefinition.apiextensions.k8s.io "widgets.other.com" is invalid: ["#), "{msg}");
+    assert!(
+        msg.starts_with(r#"CustomResourceDefinition.apiextensions.k8s.io "widgets.other.com" is invalid: ["#),
+        "{msg}"
+    );
     for part in [
         r#"metadata.name: Invalid value: "widgets.other.com": must be spec.names.plural+"."+spec.group"#,
         r#"spec.names.kind: Invalid value: "Widget!": may have mixed case, but should otherwise match: a DNS-1035 label must consist of lower case alphanumeric characters or '-'"#,
@@ -450,7 +502,8 @@ async fn invalid_crds_are_refused_with_the_real_messages() {
     let mut body: Value = serde_yaml_ng::from_str(&crd("example")).unwrap();
     body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] =
         json!([{"rule": "self.size >"}]);
-    let st = util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &body).await.status(422, "Invalid");
+    let st =
+        util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &body).await.status(422, "Invalid");
     let msg = st["message"].as_str().unwrap();
     assert!(msg.contains(r#"spec.group: Invalid value: "example": should be a domain with at least one dot"#), "{msg}");
     assert!(msg.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:\"self.size >\""), "{msg}");
@@ -467,9 +520,16 @@ async fn names_already_in_use_are_not_accepted() {
     create_crd(&c, "example.com").await;
     let mut other: Value = serde_yaml_ng::from_str(&crd("example.com")).unwrap();
     other["metadata"]["name"] = "gadgets.example.com".into();
-    other["spec"]["names"] = json!({"plural": "gadgets", "singular": "gadget", "kind": "Widget", "listKind": "GadgetList"});
+    other["spec"]["names"] =
+        json!({"plural": "gadgets", "singular": "gadget", "kind": "Widget", "listKind": "GadgetList"});
     let created = util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &other).await.ok(201);
-    let cond = created["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "NamesAccepted").cloned().unwrap();
+    let cond = created["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "NamesAccepted")
+        .cloned()
+        .unwrap();
     assert_eq!(cond["status"], "False");
     assert_eq!(cond["reason"], "KindConflict");
     assert_eq!(cond["message"], r#""Widget" is already in use"#);

@@ -5,8 +5,8 @@ mod util;
 
 mod apply;
 mod bad_input;
-mod crds;
 mod cli;
+mod crds;
 mod delete;
 mod discovery;
 mod kubectl_read;

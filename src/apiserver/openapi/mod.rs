@@ -43,10 +43,13 @@ struct V3Doc {
     body: Vec<u8>,
 }
 
+/// The v3 documents by path, with the catalogue generation they were built for.
+type V3Cache = Option<(u64, Arc<BTreeMap<String, V3Doc>>)>;
+
 /// Documents are built on first use and rebuilt when the set of resources changes.
 pub struct OpenApiCache {
     registry: Arc<Registry>,
-    v3: Mutex<Option<(u64, Arc<BTreeMap<String, V3Doc>>)>>,
+    v3: Mutex<V3Cache>,
     v2: Mutex<Option<(u64, Arc<V2Docs>)>>,
 }
 

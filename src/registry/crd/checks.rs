@@ -150,7 +150,11 @@ fn embedded(map: &serde_json::Map<String, Value>, path: &str) -> Vec<FieldError>
                 let ns_empty = meta.get("namespace").and_then(Value::as_str).unwrap_or("").is_empty();
                 let rules =
                     MetaRules { name: names::name_is_path_segment, namespaced: Some(!ns_empty), builtin: false };
-                errs.extend(validate_meta_value(&meta, rules, &crate::registry::field_error::Path::new(&join(path, "metadata"))));
+                errs.extend(validate_meta_value(
+                    &meta,
+                    rules,
+                    &crate::registry::field_error::Path::new(&join(path, "metadata")),
+                ));
             }
             _ => {}
         }
@@ -170,12 +174,13 @@ mod tests {
             "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
                 "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}}
         }}}}));
-        let obj = json!({"spec": {"tags": ["a", "b", "a"], "ports": [{"name": "x", "port": 1}, {"name": "x", "port": 2}]}});
+        let obj =
+            json!({"spec": {"tags": ["a", "b", "a"], "ports": [{"name": "x", "port": 1}, {"name": "x", "port": 2}]}});
         let errs: Vec<String> = list_sets_and_maps(&s, &obj).iter().map(ToString::to_string).collect();
-        assert_eq!(errs, vec![
-            r#"spec.tags[2]: Duplicate value: "a""#,
-            r#"spec.ports[1]: Duplicate value: {"name":"x"}"#
-        ]);
+        assert_eq!(
+            errs,
+            vec![r#"spec.tags[2]: Duplicate value: "a""#, r#"spec.ports[1]: Duplicate value: {"name":"x"}"#]
+        );
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub async fn convert(cr: &CustomResource, kind: &str, objects: Vec<Value>, desir
 fn url_of(target: &WebhookTarget) -> String {
     match target {
         WebhookTarget::Url(u) => u.clone(),
-        WebhookTarget::Service { namespace, name, path, port } => format!("https://{name}.{namespace}.svc:{port}{path}"),
+        WebhookTarget::Service { namespace, name, path, port } => {
+            format!("https://{name}.{namespace}.svc:{port}{path}")
+        }
     }
 }
 
@@ -116,7 +118,11 @@ pub async fn post_json(url: &str, ca_bundle: Option<&[u8]>, body: &Value) -> Res
         .map_err(|e| e.to_string())?
         .to_bytes();
     if !status.is_success() {
-        return Err(format!("conversion webhook returned HTTP {}: {}", status.as_u16(), String::from_utf8_lossy(&bytes)));
+        return Err(format!(
+            "conversion webhook returned HTTP {}: {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&bytes)
+        ));
     }
     serde_json::from_slice(&bytes).map_err(|e| format!("unmarshal of conversion response failed: {e}"))
 }
@@ -144,7 +150,9 @@ async fn webhook(
     } else if review_versions.iter().any(|v| v == "v1beta1") {
         "v1beta1"
     } else {
-        return Err(format!("webhook does not accept v1 or v1beta1 ConversionReview, accepted versions are {review_versions:?}"));
+        return Err(format!(
+            "webhook does not accept v1 or v1beta1 ConversionReview, accepted versions are {review_versions:?}"
+        ));
     };
     let uid = uuid::Uuid::new_v4().to_string();
     let review = json!({
@@ -166,11 +174,7 @@ async fn webhook(
     }
     let converted = response.get("convertedObjects").and_then(Value::as_array).cloned().unwrap_or_default();
     if converted.len() != objects.len() {
-        return Err(format!(
-            "returned objects count is {}, but expected {}",
-            converted.len(),
-            objects.len()
-        ));
+        return Err(format!("returned objects count is {}, but expected {}", converted.len(), objects.len()));
     }
     let mut out = Vec::with_capacity(converted.len());
     for (orig, mut conv) in objects.into_iter().zip(converted) {

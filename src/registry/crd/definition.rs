@@ -118,9 +118,7 @@ pub fn prepare_for_update(old: &Value, new: &mut Value, status_write: bool) {
 
 /// The condition of a type, if any.
 pub fn condition<'a>(crd: &'a Value, type_: &str) -> Option<&'a Value> {
-    crd.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| cs.iter().find(|c| s(c, "type") == type_))
+    crd.pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "type") == type_))
 }
 
 /// Whether a condition is `True`.
@@ -139,7 +137,8 @@ pub fn set_condition(crd: &mut Value, type_: &str, status: &str, reason: &str, m
     }
     let conds = st.as_object_mut().map(|o| o.entry("conditions").or_insert_with(|| json!([])));
     let Some(Value::Array(conds)) = conds else { return };
-    let mut new = json!({"type": type_, "status": status, "lastTransitionTime": now, "reason": reason, "message": message});
+    let mut new =
+        json!({"type": type_, "status": status, "lastTransitionTime": now, "reason": reason, "message": message});
     if let Some(old) = conds.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some(type_)) {
         if s(old, "status") == status {
             new["lastTransitionTime"] = old.get("lastTransitionTime").cloned().unwrap_or(Value::Null);
@@ -158,7 +157,8 @@ pub fn settle_status(crd: &mut Value, others: &[Value]) {
     let mut resources = std::collections::BTreeSet::new();
     let mut kinds = std::collections::BTreeSet::new();
     for o in others {
-        if o.pointer("/spec/group").and_then(Value::as_str) != Some(group.as_str()) || meta::name(o) == meta::name(crd) {
+        if o.pointer("/spec/group").and_then(Value::as_str) != Some(group.as_str()) || meta::name(o) == meta::name(crd)
+        {
             continue;
         }
         let an = o.pointer("/status/acceptedNames").cloned().unwrap_or_default();
@@ -177,8 +177,7 @@ pub fn settle_status(crd: &mut Value, others: &[Value]) {
     let fresh = |req: &str, acc: &str, used: &std::collections::BTreeSet<String>| -> Result<(), String> {
         if req == acc || !used.contains(req) { Ok(()) } else { Err(format!("{req:?} is already in use")) }
     };
-    for (field, reason, set) in
-        [("plural", "PluralConflict", &resources), ("singular", "SingularConflict", &resources)]
+    for (field, reason, set) in [("plural", "PluralConflict", &resources), ("singular", "SingularConflict", &resources)]
     {
         match fresh(s(&requested, field), s(&accepted, field), set) {
             Ok(()) => {
@@ -235,7 +234,13 @@ pub fn settle_status(crd: &mut Value, others: &[Value]) {
         None => {
             set_condition(crd, "NamesAccepted", "True", "NoConflicts", "no conflicts found");
             if !condition_true(crd, "Established") {
-                set_condition(crd, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted");
+                set_condition(
+                    crd,
+                    "Established",
+                    "True",
+                    "InitialNamesAccepted",
+                    "the initial names have been accepted",
+                );
             }
         }
     }
@@ -350,7 +355,11 @@ fn validate_stored_versions(status: &Value, versions: &[Value]) -> Vec<FieldErro
     let stored: Vec<&str> = arr(status, "storedVersions").iter().filter_map(Value::as_str).collect();
     let render = || format!("[]string{{{}}}", stored.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", "));
     if stored.is_empty() {
-        return vec![FieldError::invalid_rendered("status.storedVersions", "[]string(nil)", "must have at least one stored version")];
+        return vec![FieldError::invalid_rendered(
+            "status.storedVersions",
+            "[]string(nil)",
+            "must have at least one stored version",
+        )];
     }
     let mut errs = Vec::new();
     for v in versions {
@@ -402,7 +411,11 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
     };
     let has_defaults = versions.iter().any(|v| v.pointer("/schema/openAPIV3Schema").is_some_and(schema_has_default));
     if has_defaults && spec.get("preserveUnknownFields") == Some(&Value::Bool(true)) {
-        errs.push(FieldError::invalid("spec.preserveUnknownFields", true, "must be false in order to use defaults in the schema"));
+        errs.push(FieldError::invalid(
+            "spec.preserveUnknownFields",
+            true,
+            "must be false in order to use defaults in the schema",
+        ));
     }
     let any_status = versions.iter().any(|v| v.pointer("/subresources/status").is_some());
     let mut storage = 0;
@@ -443,7 +456,11 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
         errs.extend(validate_selectable(v, "spec.selectableFields"));
     }
     if !unique {
-        errs.push(FieldError::invalid_rendered("spec.versions", render_versions(versions), "must contain unique version names"));
+        errs.push(FieldError::invalid_rendered(
+            "spec.versions",
+            render_versions(versions),
+            "must contain unique version names",
+        ));
     }
     if storage != 1 {
         errs.push(FieldError::invalid_rendered(
@@ -463,7 +480,10 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
     }
     errs.extend(validate_names(&names, "spec.names"));
     let conversion = spec.get("conversion").cloned().unwrap_or_default();
-    if !conversion.is_null() && s(&conversion, "strategy") != "None" && spec.get("preserveUnknownFields") == Some(&Value::Bool(true)) {
+    if !conversion.is_null()
+        && s(&conversion, "strategy") != "None"
+        && spec.get("preserveUnknownFields") == Some(&Value::Bool(true))
+    {
         errs.push(FieldError::invalid(
             "spec.conversion.strategy",
             s(&conversion, "strategy"),
@@ -536,7 +556,11 @@ fn validate_selectable(v: &Value, path: &str) -> Vec<FieldError> {
         return vec![];
     }
     let Some(schema) = v.pointer("/schema/openAPIV3Schema") else {
-        return vec![FieldError::invalid(path, "", "selectableFields may only be set when version.schema.openAPIV3Schema is not included")];
+        return vec![FieldError::invalid(
+            path,
+            "",
+            "selectableFields may only be set when version.schema.openAPIV3Schema is not included",
+        )];
     };
     let compiled = Schema::from_value(schema);
     let mut errs = Vec::new();
@@ -575,7 +599,9 @@ fn validate_selectable(v: &Value, path: &str) -> Vec<FieldError> {
 
 /// Follow a simple `.a.b` path through a schema (`ValidFieldPath` without array notation).
 pub fn field_path_schema<'a>(schema: &'a Schema, path: &str) -> Result<(String, &'a Schema), String> {
-    let rest = path.strip_prefix('.').ok_or_else(|| format!("expected [ or . but got: {}", path.chars().next().unwrap_or(' ')))?;
+    let rest = path
+        .strip_prefix('.')
+        .ok_or_else(|| format!("expected [ or . but got: {}", path.chars().next().unwrap_or(' ')))?;
     let mut cur = schema;
     let mut root = String::new();
     for (i, part) in rest.split('.').enumerate() {
@@ -708,7 +734,10 @@ fn validate_conversion(c: &Value) -> Vec<FieldError> {
     let review = webhook.map(|w| arr(w, "conversionReviewVersions")).unwrap_or(&[]);
     if s(c, "strategy") == "Webhook" {
         match cc {
-            None => errs.push(FieldError::required(format!("{p}.webhookClientConfig"), "required when strategy is set to Webhook")),
+            None => errs.push(FieldError::required(
+                format!("{p}.webhookClientConfig"),
+                "required when strategy is set to Webhook",
+            )),
             Some(cc) => {
                 let url = cc.get("url").and_then(Value::as_str);
                 let svc = cc.get("service").filter(|v| !v.is_null());
@@ -914,7 +943,11 @@ fn walk_defaults(v: &Value, path: &str, is_root: bool, errs: &mut Vec<FieldError
         let unknown = super::prune::prune(&mut pruned, Some(&compiled), false);
         let dp = format!("{path}.default");
         if !unknown.is_empty() {
-            errs.push(FieldError::invalid(&dp, d.clone(), format!("must not have unknown fields: {}", unknown.join(", "))));
+            errs.push(FieldError::invalid(
+                &dp,
+                d.clone(),
+                format!("must not have unknown fields: {}", unknown.join(", ")),
+            ));
         }
         let mut check = d.clone();
         super::prune::default(&mut check, Some(&compiled));
@@ -955,7 +988,8 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     if m.get("default").is_some_and(|d| !d.is_null())
         && let Some(reason) = &ctx.forbid_defaults
     {
-        let detail = if reason.is_empty() { "must not be set".to_string() } else { format!("must not be set {reason}") };
+        let detail =
+            if reason.is_empty() { "must not be set".to_string() } else { format!("must not be set {reason}") };
         errs.push(FieldError::forbidden(format!("{path}.default"), detail));
     }
     for (f, what) in [
@@ -971,13 +1005,19 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
         }
     }
     if type_ == "null" {
-        errs.push(FieldError::forbidden(format!("{path}.type"), "type cannot be set to null, use nullable as an alternative"));
+        errs.push(FieldError::forbidden(
+            format!("{path}.type"),
+            "type cannot be set to null, use nullable as an alternative",
+        ));
     }
     if m.get("items").is_some_and(Value::is_array) {
         errs.push(FieldError::forbidden(format!("{path}.items"), "items must be a schema object and not an array"));
     }
     if ctx.inside_meta && m.get("x-kubernetes-embedded-resource") == Some(&Value::Bool(true)) {
-        errs.push(FieldError::forbidden(format!("{path}.x-kubernetes-embedded-resource"), "must not be used inside of resource meta"));
+        errs.push(FieldError::forbidden(
+            format!("{path}.x-kubernetes-embedded-resource"),
+            "must not be used inside of resource meta",
+        ));
     }
     if m.get("uniqueItems") == Some(&Value::Bool(true)) {
         errs.push(FieldError::forbidden(
@@ -988,7 +1028,10 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     let props = m.get("properties").and_then(Value::as_object).filter(|p| !p.is_empty());
     if let Some(add) = m.get("additionalProperties") {
         if props.is_some() && (add == &Value::Bool(false) || add.is_object()) {
-            errs.push(FieldError::forbidden(format!("{path}.additionalProperties"), "additionalProperties and properties are mutual exclusive"));
+            errs.push(FieldError::forbidden(
+                format!("{path}.additionalProperties"),
+                "additionalProperties and properties are mutual exclusive",
+            ));
         }
         let mut sub = ctx.clone();
         sub.root = false;
@@ -1024,14 +1067,25 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
         openapi_schema(items, &format!("{path}.items"), plain.clone(), errs);
     }
     if m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(false)) {
-        errs.push(FieldError::invalid(format!("{path}.x-kubernetes-preserve-unknown-fields"), false, "must be true or undefined"));
+        errs.push(FieldError::invalid(
+            format!("{path}.x-kubernetes-preserve-unknown-fields"),
+            false,
+            "must be true or undefined",
+        ));
     }
     let map_type = m.get("x-kubernetes-map-type").and_then(Value::as_str);
     if map_type.is_some() && type_ != "object" {
         if type_.is_empty() {
-            errs.push(FieldError::required(format!("{path}.type"), "must be object if x-kubernetes-map-type is specified"));
+            errs.push(FieldError::required(
+                format!("{path}.type"),
+                "must be object if x-kubernetes-map-type is specified",
+            ));
         } else {
-            errs.push(FieldError::invalid(format!("{path}.type"), type_, "must be object if x-kubernetes-map-type is specified"));
+            errs.push(FieldError::invalid(
+                format!("{path}.type"),
+                type_,
+                "must be object if x-kubernetes-map-type is specified",
+            ));
         }
     }
     if let Some(mt) = map_type
@@ -1044,15 +1098,24 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     let items = m.get("items").and_then(Value::as_object);
     if list_type.is_some() && type_ != "array" {
         if type_.is_empty() {
-            errs.push(FieldError::required(format!("{path}.type"), "must be array if x-kubernetes-list-type is specified"));
+            errs.push(FieldError::required(
+                format!("{path}.type"),
+                "must be array if x-kubernetes-list-type is specified",
+            ));
         } else {
-            errs.push(FieldError::invalid(format!("{path}.type"), type_, "must be array if x-kubernetes-list-type is specified"));
+            errs.push(FieldError::invalid(
+                format!("{path}.type"),
+                type_,
+                "must be array if x-kubernetes-list-type is specified",
+            ));
         }
     } else if list_type == Some("set")
         && let Some(is) = items
     {
         match is.get("type").and_then(Value::as_str) {
-            Some("array") if is.get("x-kubernetes-list-type").and_then(Value::as_str).is_some_and(|t| t != "atomic") => {
+            Some("array")
+                if is.get("x-kubernetes-list-type").and_then(Value::as_str).is_some_and(|t| t != "atomic") =>
+            {
                 errs.push(FieldError::invalid(
                     format!("{path}.items.x-kubernetes-list-type"),
                     is.get("x-kubernetes-list-type").cloned().unwrap_or_default(),
@@ -1074,9 +1137,13 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     {
         errs.push(FieldError::not_supported(format!("{path}.x-kubernetes-list-type"), lt, &["atomic", "set", "map"]));
     }
-    let keys: Vec<&str> =
-        m.get("x-kubernetes-list-map-keys").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let render_keys = || format!("[]string{{{}}}", keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "));
+    let keys: Vec<&str> = m
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let render_keys =
+        || format!("[]string{{{}}}", keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "));
     if !keys.is_empty() {
         match list_type {
             None => errs.push(FieldError::required(
@@ -1093,10 +1160,16 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     }
     if list_type == Some("map") {
         if keys.is_empty() {
-            errs.push(FieldError::required(format!("{path}.x-kubernetes-list-map-keys"), "must not be empty if x-kubernetes-list-type is map"));
+            errs.push(FieldError::required(
+                format!("{path}.x-kubernetes-list-map-keys"),
+                "must not be empty if x-kubernetes-list-type is map",
+            ));
         }
         match items {
-            None => errs.push(FieldError::required(format!("{path}.items"), "must have a schema if x-kubernetes-list-type is map")),
+            None => errs.push(FieldError::required(
+                format!("{path}.items"),
+                "must have a schema if x-kubernetes-list-type is map",
+            )),
             Some(is) if is.get("type").and_then(Value::as_str) != Some("object") => errs.push(FieldError::invalid(
                 format!("{path}.items.type"),
                 is.get("type").cloned().unwrap_or(Value::String(String::new())),
@@ -1137,11 +1210,17 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
     // validateMapListKeysMapSet
     if let (Some(lt @ ("set" | "map")), Some(is)) = (list_type, items) {
         if is.get("nullable") == Some(&Value::Bool(true)) {
-            errs.push(FieldError::forbidden(format!("{path}.items.nullable"), format!("cannot be nullable when x-kubernetes-list-type is {lt}")));
+            errs.push(FieldError::forbidden(
+                format!("{path}.items.nullable"),
+                format!("cannot be nullable when x-kubernetes-list-type is {lt}"),
+            ));
         }
         if lt == "map" {
-            let required: Vec<&str> =
-                is.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let required: Vec<&str> = is
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             for k in &keys {
                 let Some(p) = is.get("properties").and_then(|p| p.get(*k)) else { continue };
                 if !required.contains(k) && p.get("default").is_none_or(Value::is_null) {
@@ -1170,14 +1249,23 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
         } else if msg.trim().contains(['\n', '\r']) {
             errs.push(FieldError::invalid(format!("{rp}.message"), msg, "message must not contain line breaks"));
         } else if r.contains(['\n', '\r']) && msg.trim().is_empty() {
-            errs.push(FieldError::required(format!("{rp}.message"), "message must be specified if rule contains line breaks"));
+            errs.push(FieldError::required(
+                format!("{rp}.message"),
+                "message must be specified if rule contains line breaks",
+            ));
         }
         let me = s(rule, "messageExpression");
         if !me.is_empty() && me.trim().is_empty() {
-            errs.push(FieldError::required(format!("{rp}.messageExpression"), "messageExpression must be non-empty if specified"));
+            errs.push(FieldError::required(
+                format!("{rp}.messageExpression"),
+                "messageExpression must be non-empty if specified",
+            ));
         }
         if let Some(reason) = rule.get("reason").and_then(Value::as_str)
-            && !matches!(reason, "FieldValueDuplicate" | "FieldValueForbidden" | "FieldValueInvalid" | "FieldValueRequired")
+            && !matches!(
+                reason,
+                "FieldValueDuplicate" | "FieldValueForbidden" | "FieldValueInvalid" | "FieldValueRequired"
+            )
         {
             errs.push(FieldError::not_supported(
                 format!("{rp}.reason"),
@@ -1188,7 +1276,11 @@ fn openapi_schema(v: &Value, path: &str, ctx: Ctx, errs: &mut Vec<FieldError>) {
         let fp = s(rule, "fieldPath");
         if !fp.is_empty() {
             if fp.trim().is_empty() {
-                errs.push(FieldError::invalid(format!("{rp}.fieldPath"), fp, "fieldPath must be non-empty if specified"));
+                errs.push(FieldError::invalid(
+                    format!("{rp}.fieldPath"),
+                    fp,
+                    "fieldPath must be non-empty if specified",
+                ));
             } else if fp.contains(['\n', '\r']) {
                 errs.push(FieldError::invalid(format!("{rp}.fieldPath"), fp, "fieldPath must not contain line breaks"));
             } else if crate::cel::rule_field_path(&Schema::from_value(v), fp).is_err() {
@@ -1241,8 +1333,19 @@ mod tests {
         apply_defaults(&mut c);
         prepare_for_create(&mut c);
         let e = errs(&c);
-        assert!(e.contains(&r#"metadata.name: Invalid value: "widgets.other.com": must be spec.names.plural+"."+spec.group"#.to_string()), "{e:?}");
-        assert!(e.contains(&r#"spec.group: Invalid value: "example": should be a domain with at least one dot"#.to_string()), "{e:?}");
+        assert!(
+            e.contains(
+                &r#"metadata.name: Invalid value: "widgets.other.com": must be spec.names.plural+"."+spec.group"#
+                    .to_string()
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.contains(
+                &r#"spec.group: Invalid value: "example": should be a domain with at least one dot"#.to_string()
+            ),
+            "{e:?}"
+        );
         assert!(e.iter().any(|m| m.starts_with(r#"spec.names.kind: Invalid value: "Widget!": may have mixed case, but should otherwise match: a DNS-1035 label"#)), "{e:?}");
     }
 
@@ -1265,7 +1368,8 @@ mod tests {
         settle_status(&mut a, &[]);
         let mut b = crd();
         b["metadata"]["name"] = "gadgets.example.com".into();
-        b["spec"]["names"] = json!({"plural": "gadgets", "kind": "Widget", "singular": "gadget", "listKind": "GadgetList"});
+        b["spec"]["names"] =
+            json!({"plural": "gadgets", "kind": "Widget", "singular": "gadget", "listKind": "GadgetList"});
         settle_status(&mut b, &[a]);
         let c = condition(&b, "NamesAccepted").unwrap();
         assert_eq!(c["reason"], "KindConflict");

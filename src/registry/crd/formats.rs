@@ -153,7 +153,7 @@ fn isbn13(v: &str) -> bool {
         return false;
     }
     let sum: u32 = d.iter().enumerate().map(|(i, x)| if i % 2 == 0 { *x } else { x * 3 }).sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn credit_card(v: &str) -> bool {
@@ -174,7 +174,7 @@ fn credit_card(v: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

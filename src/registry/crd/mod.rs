@@ -72,12 +72,7 @@ pub fn on_read(cr: &CustomResource, obj: &mut Value) {
 
 /// Validation of a custom resource beyond its metadata: the schema, embedded resources,
 /// list types, the scale paths, and (when nothing blocking was found) its CEL rules.
-pub fn validate_custom(
-    cr: &CustomResource,
-    obj: &Value,
-    old: Option<&Value>,
-    sub: Subresource,
-) -> Vec<FieldError> {
+pub fn validate_custom(cr: &CustomResource, obj: &Value, old: Option<&Value>, sub: Subresource) -> Vec<FieldError> {
     let Some(schema) = cr.schema.as_deref() else { return Vec::new() };
     let mut errs = Vec::new();
     match sub {
@@ -227,7 +222,12 @@ pub fn set_spec_replicas(cr: &CustomResource, obj: &mut Value, replicas: i64) ->
 
 /// The value of a field label of a custom resource, for field selectors: metadata.name,
 /// metadata.namespace (namespaced kinds) and the version's selectable fields.
-pub fn field_value(res: &ResourceInfo, cr: &CustomResource, obj: &Value, field: &str) -> Result<Option<String>, String> {
+pub fn field_value(
+    res: &ResourceInfo,
+    cr: &CustomResource,
+    obj: &Value,
+    field: &str,
+) -> Result<Option<String>, String> {
     match field {
         "metadata.name" => Ok(Some(super::meta::name(obj).to_string())),
         "metadata.namespace" if res.namespaced => Ok(Some(super::meta::namespace(obj).to_string())),

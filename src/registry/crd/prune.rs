@@ -224,7 +224,13 @@ fn coerce_meta_field(map: &mut Map<String, Value>, path: &str, unknown: &mut Vec
     Ok(())
 }
 
-fn coerce_at(x: &mut Value, s: Option<&Schema>, path: &str, root: bool, unknown: &mut Vec<String>) -> Result<(), String> {
+fn coerce_at(
+    x: &mut Value,
+    s: Option<&Schema>,
+    path: &str,
+    root: bool,
+    unknown: &mut Vec<String>,
+) -> Result<(), String> {
     match x {
         Value::Object(map) => {
             if root || s.is_some_and(|s| s.embedded_resource) {

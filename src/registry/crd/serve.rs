@@ -37,7 +37,11 @@ pub enum WebhookTarget {
 pub enum Conversion {
     /// Only `apiVersion` changes.
     None,
-    Webhook { target: WebhookTarget, ca_bundle: Option<Vec<u8>>, review_versions: Vec<String> },
+    Webhook {
+        target: WebhookTarget,
+        ca_bundle: Option<Vec<u8>>,
+        review_versions: Vec<String>,
+    },
 }
 
 /// A custom resource in one version: what the registry needs beyond [`ResourceInfo`].
@@ -71,7 +75,9 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// `com.example.v1.Widget` for group `example.com`.
@@ -127,9 +133,13 @@ pub fn resources_of(crd: &Value) -> Vec<(ResourceInfo, Value, Value)> {
     let storage = storage_version(crd).unwrap_or("").to_string();
     let terminating = condition_true(crd, "Terminating");
     let conversion = conversion_of(crd);
-    let versions: Vec<&Value> = spec.get("versions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    let served: Vec<String> =
-        versions.iter().filter(|v| v.get("served") == Some(&Value::Bool(true))).map(|v| s(v, "name").to_string()).collect();
+    let versions: Vec<&Value> =
+        spec.get("versions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let served: Vec<String> = versions
+        .iter()
+        .filter(|v| v.get("served") == Some(&Value::Bool(true)))
+        .map(|v| s(v, "name").to_string())
+        .collect();
     let mut out = Vec::new();
     for v in versions {
         if v.get("served") != Some(&Value::Bool(true)) {
@@ -261,7 +271,9 @@ pub fn to_v2(v: &Value) -> Value {
     let nullable_props: Vec<String> = out
         .get("properties")
         .and_then(Value::as_object)
-        .map(|p| p.iter().filter(|(_, s)| s.get("nullable") == Some(&Value::Bool(true))).map(|(k, _)| k.clone()).collect())
+        .map(|p| {
+            p.iter().filter(|(_, s)| s.get("nullable") == Some(&Value::Bool(true))).map(|(k, _)| k.clone()).collect()
+        })
         .unwrap_or_default();
     if let Some(Value::Array(req)) = out.get_mut("required") {
         req.retain(|r| !nullable_props.iter().any(|n| r == n));
@@ -287,7 +299,12 @@ mod tests {
     #[test]
     fn names_and_definitions() {
         assert_eq!(definition_name("stable.example.com", "v1", "CronTab"), "com.example.stable.v1.CronTab");
-        let d = openapi_definition(Some(&json!({"type": "object", "properties": {"spec": {"type": "object"}}})), "example.com", "v1", "Widget");
+        let d = openapi_definition(
+            Some(&json!({"type": "object", "properties": {"spec": {"type": "object"}}})),
+            "example.com",
+            "v1",
+            "Widget",
+        );
         assert_eq!(d["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
         assert_eq!(d["properties"]["kind"]["type"], "string");
         let v2 = to_v2(&json!({"type": "object", "properties": {

@@ -42,7 +42,10 @@ pub fn validate_structural(schema: &Value, path: &str) -> Vec<FieldError> {
 
 fn is_int_or_string_pair(list: &[Value]) -> bool {
     list.len() == 2
-        && list.iter().zip(["integer", "string"]).all(|(v, t)| obj(v).is_some_and(|m| m.len() == 1 && s(m, "type") == t))
+        && list
+            .iter()
+            .zip(["integer", "string"])
+            .all(|(v, t)| obj(v).is_some_and(|m| m.len() == 1 && s(m, "type") == t))
 }
 
 fn invariants(v: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>) {
@@ -96,7 +99,10 @@ fn invariants(v: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>) {
     let check_metadata = lvl == Level::Root || embedded;
     if embedded && type_ != "object" {
         if type_.is_empty() {
-            errs.push(FieldError::required(format!("{path}.type"), "must be object if x-kubernetes-embedded-resource is true"));
+            errs.push(FieldError::required(
+                format!("{path}.type"),
+                "must be object if x-kubernetes-embedded-resource is true",
+            ));
         } else {
             errs.push(FieldError::invalid(
                 format!("{path}.type"),
@@ -127,7 +133,11 @@ fn invariants(v: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>) {
             if let Some(p) = props.get(f).and_then(Value::as_object)
                 && s(p, "type") != "string"
             {
-                errs.push(FieldError::invalid(format!("{}.type", key(path, "properties", f)), s(p, "type"), "must be string"));
+                errs.push(FieldError::invalid(
+                    format!("{}.type", key(path, "properties", f)),
+                    s(p, "type"),
+                    "must be string",
+                ));
             }
         }
     }
@@ -249,7 +259,10 @@ fn nested(v: &Value, skip_any_of: bool, lvl: Level, path: &str, errs: &mut Vec<F
         forbid(errs, "x-kubernetes-validations", "must be empty to be structural");
     }
     if m.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key("metadata")) {
-        errs.push(FieldError::forbidden(key(path, "properties", "metadata"), "must not be specified in a nested context"));
+        errs.push(FieldError::forbidden(
+            key(path, "properties", "metadata"),
+            "must not be specified in a nested context",
+        ));
     }
 }
 
@@ -319,13 +332,9 @@ fn nested_complete(
         for (k, p) in props {
             let Some(p) = p.as_object() else { continue };
             match sprops.and_then(|sp| sp.get(k)).and_then(Value::as_object) {
-                Some(sp) => nested_complete(
-                    p,
-                    Some(sp),
-                    &key(spath, "properties", k),
-                    &key(vpath, "properties", k),
-                    errs,
-                ),
+                Some(sp) => {
+                    nested_complete(p, Some(sp), &key(spath, "properties", k), &key(vpath, "properties", k), errs)
+                }
                 None => errs.push(FieldError::required(
                     key(spath, "properties", k),
                     format!("because it is defined in {}", key(vpath, "properties", k)),
@@ -346,11 +355,16 @@ mod tests {
 
     #[test]
     fn structural_rules() {
-        assert!(errs(json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
-            "port": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]}}}}})).is_empty());
+        assert!(
+            errs(json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "port": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]}}}}}))
+            .is_empty()
+        );
         assert_eq!(
             errs(json!({"type": "object", "properties": {"spec": {"properties": {"a": {"type": "string"}}}}})),
-            vec!["spec.validation.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"]
+            vec![
+                "spec.validation.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"
+            ]
         );
         assert_eq!(
             errs(json!({"type": "object", "properties": {"l": {"type": "array"}}})),
@@ -365,9 +379,16 @@ mod tests {
             ]
         );
         assert_eq!(
-            errs(json!({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}}})),
-            vec!["spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"]
+            errs(
+                json!({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}}})
+            ),
+            vec![
+                "spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"
+            ]
         );
-        assert_eq!(errs(json!({"type": "string"})), vec!["spec.validation.openAPIV3Schema.type: Invalid value: \"string\": must be object at the root"]);
+        assert_eq!(
+            errs(json!({"type": "string"})),
+            vec!["spec.validation.openAPIV3Schema.type: Invalid value: \"string\": must be object at the root"]
+        );
     }
 }

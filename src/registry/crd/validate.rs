@@ -15,7 +15,10 @@ enum Code {
     Required,
     Enum(Vec<Value>),
     TooLong(i64),
-    TooMany { actual: i64, max: i64 },
+    TooMany {
+        actual: i64,
+        max: i64,
+    },
     InvalidType,
     Other,
     /// `anyOf`/`oneOf`/`allOf`/`not` failures: not tied to a field.
@@ -95,10 +98,12 @@ fn types_of(s: &Schema) -> Vec<&str> {
 }
 
 fn invalid_type(name: &str, type_name: &str, data: &str) -> OaError {
-    err(Code::InvalidType, name, Value::String(data.to_string()), format!(
-        "{name} in {IN} must be of type {type_name}: {}",
-        quote(data)
-    ))
+    err(
+        Code::InvalidType,
+        name,
+        Value::String(data.to_string()),
+        format!("{name} in {IN} must be of type {type_name}: {}", quote(data)),
+    )
 }
 
 /// Validate `data` (the whole object, or `status` for the status subresource). `field_root`
@@ -142,7 +147,7 @@ fn to_field_error(e: OaError, root: Option<&str>) -> FieldError {
 /// One schema against one value (`SchemaValidator.Validate`).
 fn validate_node(s: &Schema, path: &str, data: &Value) -> Res {
     let mut res = Res::default();
-    let format = formats::supported(&s.format).then_some(s.format.as_str()).unwrap_or("");
+    let format = if formats::supported(&s.format) { s.format.as_str() } else { "" };
     if data.is_null() {
         if let Some(e) = type_check(s, format, path, data) {
             res.add(e);
@@ -211,13 +216,10 @@ fn type_check(s: &Schema, format: &str, path: &str, data: &Value) -> Option<OaEr
     let is_float_int = st == "number" && data.as_f64().is_some_and(|f| f.fract() == 0.0) && contains("integer");
     let is_int_float = st == "integer" && contains("number");
     let string_or_slice = matches!(data, Value::String(_) | Value::Array(_));
-    if !string_or_slice
-        && !format.is_empty()
-        && !(contains(st) || sch_format == format || is_float_int || is_int_float)
-    {
+    if !(string_or_slice || format.is_empty() || contains(st) || sch_format == format || is_float_int || is_int_float) {
         return Some(invalid_type(path, format, sch_format));
     }
-    if !(contains("number") || contains("integer")) && !format.is_empty() && string_or_slice {
+    if string_or_slice && !(contains("number") || contains("integer") || format.is_empty()) {
         return None;
     }
     if !(contains(st) || is_float_int || is_int_float) {
@@ -354,7 +356,12 @@ fn slice_check(s: &Schema, path: &str, items: &[Value]) -> Res {
     if s.unique_items {
         let dup = items.iter().enumerate().any(|(i, a)| items[..i].iter().any(|b| json_eq(a, b)));
         if dup {
-            res.add(err(Code::Other, path, Value::String(String::new()), format!("{path} in {IN} shouldn't contain duplicates")));
+            res.add(err(
+                Code::Other,
+                path,
+                Value::String(String::new()),
+                format!("{path} in {IN} shouldn't contain duplicates"),
+            ));
         }
     }
     res
@@ -429,7 +436,12 @@ fn object_check(s: &Schema, path: &str, map: &serde_json::Map<String, Value>) ->
         Some(Additional::Allows(false)) => {
             for k in map.keys() {
                 if !s.properties.contains_key(k) {
-                    res.add(err(Code::Other, path, Value::String(k.clone()), format!("{path}.{k} in {IN} is a forbidden property")));
+                    res.add(err(
+                        Code::Other,
+                        path,
+                        Value::String(k.clone()),
+                        format!("{path}.{k} in {IN} is a forbidden property"),
+                    ));
                 }
             }
         }
@@ -498,9 +510,15 @@ fn schema_props(s: &Schema, path: &str, data: &Value) -> Res {
             }
         }
         if validated != 1 {
-            let extra =
-                if validated == 0 { "Found none valid".to_string() } else { format!("Found {validated} valid alternatives") };
-            main.add(composite(path, format!("{} must validate one and only one schema (oneOf). {extra}", quote(path))));
+            let extra = if validated == 0 {
+                "Found none valid".to_string()
+            } else {
+                format!("Found {validated} valid alternatives")
+            };
+            main.add(composite(
+                path,
+                format!("{} must validate one and only one schema (oneOf). {extra}", quote(path)),
+            ));
             if let Some(b) = best {
                 main.merge(b);
             }
@@ -572,7 +590,10 @@ mod tests {
             errs(s.clone(), json!({"spec": {"size": "big"}})),
             vec![r#"spec.size: Invalid value: "string": spec.size in body must be of type integer: "string""#]
         );
-        assert_eq!(errs(s.clone(), json!({"spec": {"name": "abcd"}})), vec!["spec.name: Too long: may not be more than 3 bytes"]);
+        assert_eq!(
+            errs(s.clone(), json!({"spec": {"name": "abcd"}})),
+            vec!["spec.name: Too long: may not be more than 3 bytes"]
+        );
         assert_eq!(
             errs(s.clone(), json!({"spec": {"name": "a"}})),
             vec![r#"spec.name: Invalid value: "a": spec.name in body should be at least 2 chars long"#]
@@ -629,7 +650,9 @@ mod tests {
         assert!(errs(s.clone(), json!({"spec": {"x": {"a": "1"}}})).is_empty());
         assert_eq!(
             errs(s.clone(), json!({"spec": {"x": {"a": "1", "b": "2"}}})),
-            vec![r#"<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). Found 2 valid alternatives"#]
+            vec![
+                r#"<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). Found 2 valid alternatives"#
+            ]
         );
         assert_eq!(
             errs(s, json!({"spec": {"x": {}}})),
@@ -638,7 +661,8 @@ mod tests {
                 "spec.x.a: Required value"
             ]
         );
-        let s = spec(json!({"y": {"type": "integer", "not": {"enum": [3]}, "anyOf": [{"minimum": 5}, {"maximum": 1}]}}));
+        let s =
+            spec(json!({"y": {"type": "integer", "not": {"enum": [3]}, "anyOf": [{"minimum": 5}, {"maximum": 1}]}}));
         assert_eq!(
             errs(s, json!({"spec": {"y": 3}})),
             vec![
@@ -652,8 +676,13 @@ mod tests {
     #[test]
     fn status_root() {
         let s = json!({"type": "object", "properties": {"replicas": {"type": "integer", "minimum": 0}}});
-        let out: Vec<String> =
-            validate(&Schema::from_value(&s), &json!({"replicas": -1}), Some("status")).iter().map(ToString::to_string).collect();
-        assert_eq!(out, vec!["status.replicas: Invalid value: -1: replicas in body should be greater than or equal to 0"]);
+        let out: Vec<String> = validate(&Schema::from_value(&s), &json!({"replicas": -1}), Some("status"))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            out,
+            vec!["status.replicas: Invalid value: -1: replicas in body should be greater than or equal to 0"]
+        );
     }
 }
