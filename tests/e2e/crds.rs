@@ -535,3 +535,133 @@ async fn names_already_in_use_are_not_accepted() {
     assert_eq!(cond["message"], r#""Widget" is already in use"#);
     util::get(&c, "/apis/example.com/v1/namespaces/default/gadgets").await.status(404, "NotFound");
 }
+
+/// A conversion webhook over HTTPS, written here: v1 keeps `spec.size`, v2 nests it as
+/// `spec.dimensions.size`. Returns its URL and the CA that signed its certificate.
+async fn start_conversion_webhook() -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert.pem(), &ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::default();
+    leaf.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().unwrap())];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let svc = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                    use http_body_util::BodyExt;
+                    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let review: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let answer = convert_review(&review);
+                    Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from(serde_json::to_vec(&answer).unwrap()),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (format!("https://127.0.0.1:{port}/convert"), ca_cert.pem())
+}
+
+fn convert_review(review: &Value) -> Value {
+    let req = &review["request"];
+    let desired = req["desiredAPIVersion"].as_str().unwrap_or_default();
+    let objects: Vec<Value> = req["objects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut o| {
+            let from = o["apiVersion"].as_str().unwrap_or_default().to_string();
+            if from.ends_with("/v1") && desired.ends_with("/v2") {
+                let size = o["spec"]["size"].take();
+                o["spec"].as_object_mut().map(|m| m.remove("size"));
+                o["spec"]["dimensions"] = json!({"size": size});
+            } else if from.ends_with("/v2") && desired.ends_with("/v1") {
+                let size = o["spec"]["dimensions"]["size"].take();
+                o["spec"].as_object_mut().map(|m| m.remove("dimensions"));
+                o["spec"]["size"] = size;
+            }
+            o["apiVersion"] = desired.into();
+            o
+        })
+        .collect();
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+        "response": {"uid": req["uid"], "result": {"status": "Success"}, "convertedObjects": objects}})
+}
+
+#[tokio::test]
+async fn conversion_webhook_converts_between_versions() {
+    use base64::Engine;
+    let s = Server::start();
+    let c = s.client().await;
+    let (url, ca) = start_conversion_webhook().await;
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "kind": "Gizmo"},
+            "conversion": {"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                "clientConfig": {"url": url, "caBundle": base64::engine::general_purpose::STANDARD.encode(ca)}}},
+            "versions": [
+                {"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}},
+                {"name": "v2", "served": true, "storage": false, "schema": {"openAPIV3Schema": {"type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"dimensions": {"type": "object",
+                        "properties": {"size": {"type": "integer"}}}}}}}}}
+            ]}
+    });
+    util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &crd).await.ok(201);
+    let v1 = json!({"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1"}, "spec": {"size": 3}});
+    util::post(&c, "/apis/example.com/v1/namespaces/default/gizmos", &v1).await.ok(201);
+    let got = util::get(&c, "/apis/example.com/v2/namespaces/default/gizmos/g1").await.ok(200);
+    assert_eq!(got["apiVersion"], "example.com/v2");
+    assert_eq!(got["spec"], json!({"dimensions": {"size": 3}}));
+    // Written in v2, stored in v1.
+    let v2 = json!({"apiVersion": "example.com/v2", "kind": "Gizmo", "metadata": {"name": "g2"}, "spec": {"dimensions": {"size": 7}}});
+    util::post(&c, "/apis/example.com/v2/namespaces/default/gizmos", &v2).await.ok(201);
+    let got = util::get(&c, "/apis/example.com/v1/namespaces/default/gizmos/g2").await.ok(200);
+    assert_eq!(got["spec"], json!({"size": 7}));
+    let list = util::get(&c, "/apis/example.com/v2/namespaces/default/gizmos").await.ok(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"][1]["spec"]["dimensions"]["size"], 7);
+    // A webhook that cannot be reached fails the read with the real message's prefix.
+    let mut broken = crd.clone();
+    broken["metadata"]["name"] = "doodads.example.com".into();
+    broken["spec"]["names"] = json!({"plural": "doodads", "kind": "Doodad"});
+    broken["spec"]["conversion"]["webhook"]["clientConfig"]["url"] = "https://127.0.0.1:1/convert".into();
+    util::post(&c, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", &broken).await.ok(201);
+    let d = json!({"apiVersion": "example.com/v1", "kind": "Doodad", "metadata": {"name": "d1"}, "spec": {"size": 1}});
+    util::post(&c, "/apis/example.com/v1/namespaces/default/doodads", &d).await.ok(201);
+    let st = util::get(&c, "/apis/example.com/v2/namespaces/default/doodads/d1").await.status(500, "InternalError");
+    assert!(
+        st["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Internal error occurred: conversion webhook for example.com/v2, Kind=Doodad failed: "),
+        "{st}"
+    );
+}
