@@ -1,6 +1,7 @@
 //! coracle: a Kubernetes distribution in one binary.
 
 pub mod apiserver;
+pub mod cel;
 pub mod cli;
 pub mod controllers;
 pub mod kubelet;

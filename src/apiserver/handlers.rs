@@ -181,10 +181,15 @@ impl Call<'_> {
 
 /// Dispatch a resource request to its verb.
 pub async fn handle(call: Call<'_>) -> Response {
-    match dispatch(&call).await {
+    let mut resp = match dispatch(&call).await {
         Ok(resp) => resp,
         Err(e) => error_response(&e),
+    };
+    // Requests to a deprecated version of a custom resource carry the deprecation warning.
+    if let Some(w) = crate::registry::crd::custom(&call.res).and_then(|cr| cr.deprecation_warning.clone()) {
+        add_warnings(&mut resp, &[w]);
     }
+    resp
 }
 
 async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {

@@ -1,6 +1,7 @@
 //! Controllers: loops that drive the cluster toward what its objects say. All
 //! but the store's own housekeeping talk to the API through `kube::Client`.
 
+pub mod crd;
 pub mod gc;
 pub mod maintenance;
 pub mod namespace;
@@ -21,6 +22,7 @@ pub fn start(state: Arc<ApiState>, store: Arc<SqliteStore>, ca_pem: String, clus
     tokio::spawn(namespace::run(client.clone()));
     tokio::spawn(gc::run(client.clone()));
     tokio::spawn(nodeipam::run(client.clone(), cluster_cidr));
+    tokio::spawn(crd::run(client.clone()));
     if let Some(issuer) = issuer {
         tokio::spawn(serviceaccounts::run(client, ca_pem, issuer));
     }

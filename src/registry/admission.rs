@@ -68,7 +68,28 @@ pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &m
     if is_service(res) {
         return allocate_service(reg, ctx, obj, None).await;
     }
+    if super::crd::is_crd(res) {
+        settle_crd_status(reg, obj).await?;
+    }
     Ok(Allocation::default())
+}
+
+/// The naming and establishing controllers' work, done as the CRD is written so its
+/// resources are served as soon as the write returns.
+async fn settle_crd_status(reg: &Registry, crd: &mut Value) -> ApiResult<()> {
+    let page = reg
+        .store
+        .list(ListRequest {
+            prefix: super::crd::CRD_PREFIX.to_string(),
+            start_after: None,
+            limit: None,
+            revision: None,
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let others: Vec<Value> = page.items.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
+    super::crd::definition::settle_status(crd, &others);
+    Ok(())
 }
 
 /// Admission of an update.
@@ -81,6 +102,9 @@ pub async fn admit_update(
 ) -> ApiResult<Allocation> {
     if is_service(res) {
         return allocate_service(reg, ctx, new, Some(old)).await;
+    }
+    if super::crd::is_crd(res) {
+        settle_crd_status(reg, new).await?;
     }
     Ok(Allocation::default())
 }

@@ -82,6 +82,8 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
     let key = cfg.data_dir.join("server").join("tls").join("service.key");
     let issuer = crate::registry::tokens::TokenIssuer::load_or_create(&key).map_err(|e| StartError(e.to_string()))?;
     registry.set_token_issuer(Arc::new(issuer));
+    // Serve the custom resources of the stored CRDs from the first request on.
+    registry.reload_crds().await.map_err(|e| StartError(format!("cannot load custom resource definitions: {e}")))?;
     let state = ApiState::new(registry.clone(), format!("{advertise}:{}", cfg.port));
     let app = apiserver::router(state.clone());
 

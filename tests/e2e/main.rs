@@ -7,6 +7,7 @@ mod util;
 mod apply;
 mod bad_input;
 mod cli;
+mod crds;
 mod delete;
 mod discovery;
 mod images;
