@@ -2,16 +2,27 @@
 //! through the library (create, start, wait, remove) and through `coracle ctr run --rm`, as
 //! p50/p99 over 50 runs each; and the memory of one idle shim.
 //!
-//! `BENCH_RUNS=N` changes the number of runs.
+//! `BENCH_RUNS=N` changes the number of runs; under `cargo test --all-targets` (no `--bench`)
+//! this is a quick smoke run of 3. Run with `cargo bench --bench runtime` or `scripts/bench-runtime`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use coracle::runtime::container::{ContainerRequest, Manager};
+use coracle::runtime::images::ImageStore;
 use coracle::runtime::paths::RuntimePaths;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coracle");
+
+/// The busybox archive of `scripts/build-test-images` (built into `target/test-images` if needed).
+fn busybox_archive() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("target/test-images");
+    let st = Command::new(root.join("scripts/build-test-images")).arg(&out).status().expect("build-test-images");
+    assert!(st.success(), "scripts/build-test-images failed");
+    out.join("busybox-oci.tar")
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -62,12 +73,15 @@ fn main() {
         eprintln!("bench runtime: needs root (namespaces, cgroups, mounts)");
         std::process::exit(1);
     }
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this is a quick smoke run.
+    let default_runs = if std::env::args().any(|a| a == "--bench") { 50 } else { 3 };
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(default_runs);
     let dir = tempfile::Builder::new().prefix("coracle-bench-").tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let paths = RuntimePaths::new(&data);
-    // MERGE: import the images helper's busybox archive instead of the stand-in.
-    let image = coracle::runtime::images_stub::install_busybox(&paths).expect("busybox image");
+    let store = ImageStore::open(&paths).expect("image store");
+    store.import(&busybox_archive()).expect("import busybox");
+    let image = store.get("busybox").expect("busybox image");
     let manager = Manager::new(&paths).with_shim_binary(BIN);
     let _cleanup = Cleanup(&manager);
 

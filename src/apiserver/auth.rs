@@ -39,7 +39,7 @@ fn anonymous() -> UserInfo {
 }
 
 /// Middleware: attach a `UserInfo` to the request or answer 401.
-pub async fn authenticate(State(_state): State<Arc<ApiState>>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(State(state): State<Arc<ApiState>>, mut req: Request, next: Next) -> Response {
     // In-process clients come with their identity already attached.
     if req.extensions().get::<UserInfo>().is_some() {
         return next.run(req).await;
@@ -51,7 +51,22 @@ pub async fn authenticate(State(_state): State<Arc<ApiState>>, mut req: Request,
     } else {
         None
     };
+    let bearer = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
     let has_bearer = req.headers().get(http::header::AUTHORIZATION).is_some();
+    let user = match (user, bearer) {
+        (Some(u), _) => Some(u),
+        // A presented token must be valid, even for public paths (as the real server does).
+        (None, Some(token)) => match state.registry.authenticate_token(&token).await {
+            Some(u) => Some(u),
+            None => return error_response(&ApiError::unauthorized()),
+        },
+        (None, None) => None,
+    };
     match user {
         Some(u) => {
             req.extensions_mut().insert(u);

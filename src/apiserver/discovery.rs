@@ -27,6 +27,15 @@ fn subresources(r: &ResourceInfo) -> Vec<Sub> {
     if r.group.is_empty() && r.plural == "pods" {
         subs.push(Sub { name: "binding", group: "", version: "", kind: Some("Binding"), verbs: &["create"] });
     }
+    if r.group.is_empty() && r.plural == "serviceaccounts" {
+        subs.push(Sub {
+            name: "token",
+            group: "authentication.k8s.io",
+            version: "v1",
+            kind: Some("TokenRequest"),
+            verbs: &["create"],
+        });
+    }
     if r.group.is_empty() && r.plural == "namespaces" {
         subs.push(Sub { name: "finalize", group: "", version: "", kind: None, verbs: &["update"] });
     }

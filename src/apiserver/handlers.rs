@@ -181,10 +181,15 @@ impl Call<'_> {
 
 /// Dispatch a resource request to its verb.
 pub async fn handle(call: Call<'_>) -> Response {
-    match dispatch(&call).await {
+    let mut resp = match dispatch(&call).await {
         Ok(resp) => resp,
         Err(e) => error_response(&e),
+    };
+    // Requests to a deprecated version of a custom resource carry the deprecation warning.
+    if let Some(w) = crate::registry::crd::custom(&call.res).and_then(|cr| cr.deprecation_warning.clone()) {
+        add_warnings(&mut resp, &[w]);
     }
+    resp
 }
 
 async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
@@ -240,7 +245,12 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         Verb::Create => {
             let mut ctx = call.ctx()?;
             let body = call.body_for(&mut ctx)?;
-            let outcome = if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
+            let outcome = if call.req.subresource.as_deref() == Some("token")
+                && res.plural == "serviceaccounts"
+                && res.group.is_empty()
+            {
+                reg.create_token(&ctx, call.ns().unwrap_or("default"), call.name(), body).await?
+            } else if call.req.subresource.as_deref() == Some("binding") && res.plural == "pods" {
                 let binding = reg.resource("", "v1", "bindings").ok_or_else(ApiError::path_not_found)?;
                 let mut body = body;
                 if crate::registry::meta::name(&body).is_empty() {

@@ -62,12 +62,35 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/livez/{*check}", get(health::livez_check))
         .route("/readyz/{*check}", get(health::readyz_check))
         .route("/healthz/{*check}", get(health::healthz_check))
+        .route("/.well-known/openid-configuration", get(oidc_configuration))
+        .route("/openid/v1/jwks", get(oidc_jwks))
         .route("/openapi/v2", get(openapi::serve_v2))
         .route("/openapi/v3", get(openapi::serve_v3_index))
         .route("/openapi/v3/{*path}", get(openapi::serve_v3))
         .fallback(api)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .with_state(state)
+}
+
+/// `/.well-known/openid-configuration`: where ServiceAccount token issuers are described.
+async fn oidc_configuration(State(state): State<Arc<ApiState>>) -> Response {
+    match state.registry.token_issuer() {
+        Some(i) => response::json_response(200, &i.openid_configuration(), false),
+        None => error_response(&ApiError::path_not_found()),
+    }
+}
+
+/// `/openid/v1/jwks`: the public keys that verify ServiceAccount tokens.
+async fn oidc_jwks(State(state): State<Arc<ApiState>>) -> Response {
+    match state.registry.token_issuer() {
+        Some(i) => {
+            let mut r = response::json_response(200, &i.jwks(), false);
+            r.headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/jwk-set+json"));
+            r
+        }
+        None => error_response(&ApiError::path_not_found()),
+    }
 }
 
 /// Everything under `/api` and `/apis`.

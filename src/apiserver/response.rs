@@ -68,17 +68,31 @@ pub fn set_table_version(t: &mut Value, version: &str) {
     }
 }
 
+/// The Table of a resource's objects: its printer's, or for custom resources the
+/// `additionalPrinterColumns` of the CRD version.
+pub fn resource_table(
+    res: &ResourceInfo,
+    objects: &[Value],
+    include_object: &str,
+    list_meta: Value,
+    with_columns: bool,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    match crate::registry::crd::custom(res) {
+        Some(cr) => tables::custom_resource_table(&cr.columns, objects, include_object, list_meta, now, with_columns),
+        None => tables::table(&res.group, &res.plural, objects, include_object, list_meta, now, with_columns),
+    }
+}
+
 /// Render one object in the chosen output.
 pub fn object_body(res: &ResourceInfo, obj: &Value, output: &Output, include_object: &str) -> Value {
     match output {
         Output::Table { .. } => {
-            let mut t = tables::table(
-                &res.group,
-                &res.plural,
+            let mut t = resource_table(
+                res,
                 std::slice::from_ref(obj),
                 include_object,
                 json!({"resourceVersion": meta::resource_version(obj)}),
-                jiff::Timestamp::now(),
                 true,
             );
             if let Output::Table { version } = output {
@@ -101,8 +115,7 @@ pub fn list_body(
 ) -> Value {
     match output {
         Output::Table { version } => {
-            let mut t =
-                tables::table(&res.group, &res.plural, &items, include_object, list_meta, jiff::Timestamp::now(), true);
+            let mut t = resource_table(res, &items, include_object, list_meta, true);
             t["apiVersion"] = format!("meta.k8s.io/{version}").into();
             t
         }

@@ -20,7 +20,6 @@ use crate::registry::error::ApiError;
 use crate::registry::list::ListOptions;
 use crate::registry::meta;
 use crate::registry::resource::Resource;
-use crate::registry::tables;
 use crate::registry::watch::{EventType, WatchEvent};
 
 /// How often a watch that asked for bookmarks gets one.
@@ -49,13 +48,11 @@ impl Renderer {
         let object = match (&self.output, ev.kind) {
             (_, EventType::Bookmark | EventType::Error) => ev.object.clone(),
             (Output::Table { version }, _) => {
-                let mut t = tables::table(
-                    &self.res.group,
-                    &self.res.plural,
+                let mut t = super::response::resource_table(
+                    &self.res,
                     std::slice::from_ref(&ev.object),
                     &self.include_object,
                     json!({"resourceVersion": meta::resource_version(&ev.object)}),
-                    jiff::Timestamp::now(),
                     self.first_table,
                 );
                 super::response::set_table_version(&mut t, version);

@@ -14,7 +14,7 @@ use crate::runtime::container::manager::{LogOptions, parse_signal};
 use crate::runtime::container::request::{BindMount, ContainerRequest, ExecRequest, Resources, parse_bytes};
 use crate::runtime::container::{ContainerError, ContainerState, ContainerStatus, Manager, Session};
 // MERGE: switch to `use crate::runtime::images;`
-use crate::runtime::images_stub as images;
+use crate::runtime::images;
 use crate::runtime::paths::RuntimePaths;
 
 /// `println!` that does not panic when stdout is closed (`coracle ctr ps | head -1`).

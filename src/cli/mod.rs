@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod ctr;
+pub mod images;
 
 use crate::server::config::{ServerArgs, ServerConfig};
 
@@ -17,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane (and, unless --disable-agent, this machine's node)
     Server(ServerArgs),
+    /// Manage the images of a data dir: import, pull, ls, rm, prune, inspect
+    Images(images::ImagesArgs),
     /// Run and manage containers on this machine
     Ctr(ctr::CtrArgs),
     /// Internal: the helper process that owns one container
@@ -50,7 +53,15 @@ pub fn parse() -> Result<Cli, i32> {
                 }
                 _ => {
                     let text = e.render().to_string();
-                    let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+                    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                    let mut first =
+                        lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+                    // "the following required arguments were not provided:" names them on the next line.
+                    if first.ends_with(':')
+                        && let Some(next) = lines.next()
+                    {
+                        first = format!("{first} {next}");
+                    }
                     let sub = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
                     let help =
                         if sub.is_empty() { "coracle --help".to_string() } else { format!("coracle {sub} --help") };
@@ -68,16 +79,40 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// Logging for user tools: warnings and errors only, unless CORACLE_LOG says otherwise.
+/// Logging for user tools: warnings only unless CORACLE_LOG says otherwise.
 fn init_logging_quiet() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CORACLE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("CORACLE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,coracle::runtime::images::import=error"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// An error and its causes as one line (causes the message already shows are not repeated).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut s = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+    }
+    s.replace('\n', " ")
 }
 
 /// Run a parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
+        Command::Images(args) => {
+            init_logging_quiet();
+            match images::run(args) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("coracle: {}", one_line(&e));
+                    1
+                }
+            }
+        }
         Command::Ctr(args) => {
             init_logging_quiet();
             ctr::run(args)

@@ -62,10 +62,34 @@ pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &m
     if res.namespaced {
         namespace_lifecycle(reg, res, obj).await?;
     }
+    if res.group.is_empty() && res.plural == "pods" {
+        service_account(reg, obj).await?;
+    }
     if is_service(res) {
         return allocate_service(reg, ctx, obj, None).await;
     }
+    if super::crd::is_crd(res) {
+        settle_crd_status(reg, obj).await?;
+    }
     Ok(Allocation::default())
+}
+
+/// The naming and establishing controllers' work, done as the CRD is written so its
+/// resources are served as soon as the write returns.
+async fn settle_crd_status(reg: &Registry, crd: &mut Value) -> ApiResult<()> {
+    let page = reg
+        .store
+        .list(ListRequest {
+            prefix: super::crd::CRD_PREFIX.to_string(),
+            start_after: None,
+            limit: None,
+            revision: None,
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let others: Vec<Value> = page.items.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
+    super::crd::definition::settle_status(crd, &others);
+    Ok(())
 }
 
 /// Admission of an update.
@@ -78,6 +102,9 @@ pub async fn admit_update(
 ) -> ApiResult<Allocation> {
     if is_service(res) {
         return allocate_service(reg, ctx, new, Some(old)).await;
+    }
+    if super::crd::is_crd(res) {
+        settle_crd_status(reg, new).await?;
     }
     Ok(Allocation::default())
 }
@@ -123,6 +150,49 @@ async fn namespace_lifecycle(reg: &Registry, res: &ResourceInfo, obj: &Value) ->
             );
         }
         return Err(e);
+    }
+    Ok(())
+}
+
+/// The ServiceAccount admission plugin: a pod runs as an existing account
+/// (`default` unless it names one) and gets its token mounted unless it or the
+/// account opts out. Mirror pods of static pods are left alone.
+async fn service_account(reg: &Registry, pod: &mut Value) -> ApiResult<()> {
+    let mirror = pod["metadata"]["annotations"].get("kubernetes.io/config.mirror").is_some();
+    if mirror {
+        return Ok(());
+    }
+    let ns = meta::namespace(pod).to_string();
+    let name = match pod["spec"]["serviceAccountName"].as_str().filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => pod["spec"]["serviceAccount"].as_str().filter(|n| !n.is_empty()).unwrap_or("default").to_string(),
+    };
+    pod["spec"]["serviceAccountName"] = name.clone().into();
+    pod["spec"]["serviceAccount"] = name.clone().into();
+    let sas = reg.resource("", "v1", "serviceaccounts").ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
+    // The `default` account of a new namespace is made by a controller a moment later: wait briefly.
+    let mut account = None;
+    for attempt in 0..20 {
+        account = reg.read(&sas, Some(&ns), &name).await?.map(|(v, _)| v);
+        if account.is_some() || name != "default" || attempt == 19 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let Some(account) = account else {
+        return Err(ApiError::forbidden(
+            "",
+            "pods",
+            meta::name(pod),
+            format!("error looking up service account {ns}/{name}: serviceaccount {name:?} not found"),
+        ));
+    };
+    let pod_opts_out = pod["spec"]["automountServiceAccountToken"] == Value::Bool(false);
+    let account_opts_out = account["automountServiceAccountToken"] == Value::Bool(false)
+        && pod["spec"]["automountServiceAccountToken"] != Value::Bool(true);
+    if !pod_opts_out && !account_opts_out {
+        let suffix = meta::generate_name("");
+        super::defaults::mount_service_account_token(pod, &suffix);
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ fn retype(res: &ResourceInfo, mut obj: Value) -> ApiResult<Value> {
     set_type(&mut obj, &res.group, &res.version, &res.kind);
     match &res.codec {
         Codec::Builtin(decode) => decode(obj).map(|d| d.object).map_err(ApiError::internal),
+        Codec::Custom(_) => Ok(obj),
     }
 }
 

@@ -68,7 +68,11 @@ impl ListOptions {
                 // Refuse labels the kind does not support, as the real server does.
                 let probe = json!({"metadata": {}});
                 for r in fs.requirements() {
-                    field_value(&res.group, &res.plural, &probe, &r.field).map_err(ApiError::bad_request)?;
+                    match super::crd::custom(res) {
+                        Some(cr) => super::crd::field_value(res, cr, &probe, &r.field).map(|_| ()),
+                        None => field_value(&res.group, &res.plural, &probe, &r.field).map(|_| ()),
+                    }
+                    .map_err(ApiError::bad_request)?;
                 }
                 Some(fs)
             }
@@ -150,6 +154,9 @@ impl ListOptions {
             return false;
         }
         if let Some(fs) = &self.field_selector {
+            if let Some(cr) = super::crd::custom(res) {
+                return fs.matches(|field| super::crd::field_value(res, cr, obj, field).ok().flatten());
+            }
             return fs.matches(|field| field_value(&res.group, &res.plural, obj, field).ok().flatten());
         }
         true

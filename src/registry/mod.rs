@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod catalog;
 pub mod convert;
+pub mod crd;
 pub mod decode;
 pub mod defaults;
 pub mod error;
@@ -20,8 +21,10 @@ pub mod resource;
 pub mod rest;
 pub mod schema;
 pub mod selector;
+pub mod serviceaccount;
 pub mod strategy;
 pub mod tables;
+pub mod tokens;
 pub mod validation;
 pub mod watch;
 
@@ -29,6 +32,7 @@ pub mod watch;
 mod store_tests;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ipnet::Ipv4Net;
@@ -133,6 +137,14 @@ pub struct Registry {
     pub(crate) config: RegistryConfig,
     /// Serializes Service IP and port allocation.
     pub(crate) alloc_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Signs and verifies ServiceAccount tokens (set by the server at start).
+    pub(crate) tokens: std::sync::OnceLock<Arc<tokens::TokenIssuer>>,
+    /// The built-in resources, the base every catalogue is built on.
+    builtin: Vec<ResourceInfo>,
+    /// Bumped whenever the served resources change (CRDs), so caches know to rebuild.
+    generation: AtomicU64,
+    /// Serializes rebuilds of the catalogue from the stored CRDs.
+    crd_reload: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -141,11 +153,61 @@ impl Registry {
         let resources = builtin_resources(&schemas);
         Arc::new(Registry {
             store,
-            catalogue: RwLock::new(Arc::new(Catalogue::build(resources))),
+            catalogue: RwLock::new(Arc::new(Catalogue::build(resources.clone()))),
             schemas: RwLock::new(schemas),
             config,
             alloc_lock: Arc::new(tokio::sync::Mutex::new(())),
+            tokens: std::sync::OnceLock::new(),
+            builtin: resources,
+            generation: AtomicU64::new(0),
+            crd_reload: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// A number that changes whenever the set of served resources changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Rebuild the catalogue and the schema index from the stored CRDs: the built-in
+    /// resources plus every served version of every CRD whose names are accepted. Called
+    /// at start and after every write of a CRD.
+    pub async fn reload_crds(&self) -> error::ApiResult<()> {
+        let _guard = self.crd_reload.lock().await;
+        let page = self
+            .store
+            .list(crate::store::ListRequest {
+                prefix: crd::CRD_PREFIX.to_string(),
+                start_after: None,
+                limit: None,
+                revision: None,
+            })
+            .await
+            .map_err(error::ApiError::internal)?;
+        let mut resources = self.builtin.clone();
+        let mut schemas = (*Schemas::builtin()).clone();
+        let taken: std::collections::HashSet<(String, String)> =
+            resources.iter().map(|r| (r.group.clone(), r.plural.clone())).collect();
+        for kv in page.items {
+            let Ok(crd_obj) = serde_json::from_slice::<serde_json::Value>(&kv.value) else { continue };
+            for (info, v3, v2) in crd::serve::resources_of(&crd_obj) {
+                // A CRD may not shadow a built-in resource.
+                if taken.contains(&(info.group.clone(), info.plural.clone())) {
+                    continue;
+                }
+                schemas.insert_with_v2(info.definition.clone(), v3, v2);
+                resources.push(info);
+            }
+        }
+        let catalogue = Arc::new(Catalogue::build(resources));
+        if let Ok(mut c) = self.catalogue.write() {
+            *c = catalogue;
+        }
+        if let Ok(mut s) = self.schemas.write() {
+            *s = Arc::new(schemas);
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
     }
 
     fn catalogue(&self) -> Arc<Catalogue> {

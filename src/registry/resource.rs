@@ -14,12 +14,15 @@ use super::decode::DecodeResult;
 pub enum Codec {
     /// Through a k8s-openapi type.
     Builtin(fn(Value) -> DecodeResult),
+    /// A custom resource: through its CRD version's schema.
+    Custom(Arc<super::crd::serve::CustomResource>),
 }
 
 impl std::fmt::Debug for Codec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Codec::Builtin(_) => f.write_str("Builtin"),
+            Codec::Custom(cr) => write!(f, "Custom({})", cr.crd_name),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::meta;
 use super::patch::managed_fields::{self, Operation};
 use super::resource::{Codec, ResourceInfo};
 use super::strategy::{self, Subresource};
-use super::{admission, convert, defaults, validation};
+use super::{admission, convert, crd, defaults, validation};
 use crate::store::{ListRequest, Revision, StoreError, WriteOptions};
 
 /// `fieldValidation`.
@@ -214,15 +214,29 @@ pub fn too_large_rv(requested: Revision, current: Revision) -> ApiError {
     e
 }
 
-/// Stored bytes → object in the served version, with its resourceVersion.
-pub(crate) fn decode_stored(res: &ResourceInfo, bytes: &[u8], revision: Revision) -> ApiResult<Value> {
+/// Stored bytes → object in the served version, with its resourceVersion. Custom
+/// resources are converted (by their CRD's strategy), pruned and defaulted.
+pub(crate) async fn decode_stored(res: &ResourceInfo, bytes: &[u8], revision: Revision) -> ApiResult<Value> {
     let mut obj: Value = serde_json::from_slice(bytes).map_err(ApiError::internal)?;
     meta::set(&mut obj, "resourceVersion", Some(Value::String(revision.to_string())));
+    if let Some(cr) = crd::custom(res) {
+        let converted = crd::conversion::convert(cr, &res.kind, vec![obj], &res.api_version()).await?;
+        let mut out = converted.into_iter().next().ok_or_else(|| ApiError::internal("conversion returned nothing"))?;
+        crd::on_read(cr, &mut out);
+        return Ok(out);
+    }
     convert::from_storage(res, obj)
 }
 
-fn encode_for_storage(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
-    let mut stored = convert::to_storage(res, obj.clone())?;
+async fn encode_for_storage(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
+    let mut stored = match crd::custom(res) {
+        Some(cr) => {
+            let target = meta::api_version(&res.storage_group, &res.storage_version);
+            let out = crd::conversion::convert(cr, &res.kind, vec![obj.clone()], &target).await?;
+            out.into_iter().next().ok_or_else(|| ApiError::internal("conversion returned nothing"))?
+        }
+        None => convert::to_storage(res, obj.clone())?,
+    };
     meta::set(&mut stored, "resourceVersion", None);
     serde_json::to_vec(&stored).map(Bytes::from).map_err(ApiError::internal)
 }
@@ -249,8 +263,41 @@ impl Registry {
     ) -> ApiResult<Option<(Value, Revision)>> {
         let key = res.key(self.namespace_arg(res, ns), name);
         match self.store.get(&key).await.map_err(|e| store_error(res, name, e))? {
-            Some(kv) => Ok(Some((decode_stored(res, &kv.value, kv.mod_revision)?, kv.mod_revision))),
+            Some(kv) => Ok(Some((decode_stored(res, &kv.value, kv.mod_revision).await?, kv.mod_revision))),
             None => Ok(None),
+        }
+    }
+
+    /// Validation of a write: the kind's rules, and for custom resources their schema and
+    /// CEL rules; CRDs get the apiextensions rules.
+    fn validate_object(
+        &self,
+        res: &ResourceInfo,
+        obj: &Value,
+        old: Option<&Value>,
+        sub: Subresource,
+    ) -> Vec<FieldError> {
+        if crd::is_crd(res) {
+            return crd::definition::validate(obj, old);
+        }
+        let mut errs = match (sub, old) {
+            (Subresource::Status, Some(old)) => {
+                validation::validate_status(&res.group, &res.version, &res.kind, obj, old)
+            }
+            _ => validation::validate(&res.group, &res.version, &res.kind, obj, old),
+        };
+        if let Some(cr) = crd::custom(res) {
+            errs.extend(crd::validate_custom(cr, obj, old, sub));
+        }
+        errs
+    }
+
+    /// After a stored write: a changed CRD changes what is served.
+    async fn after_write(&self, res: &ResourceInfo) {
+        if crd::is_crd(res)
+            && let Err(e) = self.reload_crds().await
+        {
+            tracing::error!(error = %e, "rebuilding the catalogue after a CRD change failed");
         }
     }
 
@@ -327,7 +374,7 @@ impl Registry {
             let store_has_more = page.remaining.is_some();
             let fetched = page.items.len();
             for (i, kv) in page.items.iter().enumerate() {
-                let obj = decode_stored(res, &kv.value, kv.mod_revision)?;
+                let obj = decode_stored(res, &kv.value, kv.mod_revision).await?;
                 if !opts.matches(res, &obj) {
                     continue;
                 }
@@ -395,6 +442,7 @@ impl Registry {
         }
         let decoded = match &res.codec {
             Codec::Builtin(decode) => decode(body),
+            Codec::Custom(cr) => crd::decode(cr, body),
         }
         .map_err(|e| ApiError::bad_request(cannot_handle(&res.kind, &res.version, &e)))?;
         let mut warnings = Vec::new();
@@ -471,6 +519,9 @@ impl Registry {
             Storage::Computed => return Err(ApiError::method_not_supported(&res.group, &res.plural, "create")),
             Storage::Stored => {}
         }
+        if crd::custom(res).is_some_and(|cr| cr.terminating) {
+            return Err(crd::terminating_error(res));
+        }
         let (mut obj, warnings) = self.decode_body(ctx, res, body)?;
         self.settle_namespace(res, ns, &mut obj)?;
         self.create_decoded(ctx, res, obj, warnings, Fields::Track).await
@@ -508,7 +559,7 @@ impl Registry {
         strategy::prepare_for_create(res, &mut obj);
         defaults::apply_defaults(&res.group, &res.version, &res.kind, &mut obj);
         let alloc = admission::admit_create(self, ctx, res, &mut obj).await?;
-        let errs = validation::validate(&res.group, &res.version, &res.kind, &obj, None);
+        let errs = self.validate_object(res, &obj, None, Subresource::Main);
         if let Err(e) = self.invalid(res, &obj, errs) {
             alloc.release(self).await;
             return Err(e);
@@ -524,9 +575,10 @@ impl Registry {
             }
             return Ok(Outcome { object: obj, code: 201, warnings });
         }
-        let bytes = encode_for_storage(res, &obj)?;
+        let bytes = encode_for_storage(res, &obj).await?;
         match self.store.create(&key, bytes, write_opts(res)).await {
             Ok(kv) => {
+                self.after_write(res).await;
                 meta::set(&mut obj, "resourceVersion", Some(kv.mod_revision.to_string().into()));
                 Ok(Outcome { object: obj, code: 201, warnings })
             }
@@ -638,12 +690,7 @@ impl Registry {
             }
         }
         let alloc = admission::admit_update(self, ctx, res, old, &mut new).await?;
-        let errs = match sub {
-            Subresource::Main | Subresource::Finalize => {
-                validation::validate(&res.group, &res.version, &res.kind, &new, Some(old))
-            }
-            Subresource::Status => validation::validate_status(&res.group, &res.version, &res.kind, &new, old),
-        };
+        let errs = self.validate_object(res, &new, Some(old), sub);
         if let Err(e) = self.invalid(res, &new, errs) {
             alloc.release(self).await;
             return Err(e);
@@ -664,6 +711,7 @@ impl Registry {
             return match self.store.delete(&key, Some(rev)).await {
                 Ok(kv) => {
                     admission::after_delete(self, res, &new).await;
+                    self.after_write(res).await;
                     meta::set(&mut new, "resourceVersion", Some(kv.mod_revision.to_string().into()));
                     Ok(Outcome { object: new, code: 200, warnings })
                 }
@@ -674,10 +722,11 @@ impl Registry {
             alloc.release(self).await;
             return Ok(Outcome { object: new, code: 200, warnings });
         }
-        let bytes = encode_for_storage(res, &new)?;
+        let bytes = encode_for_storage(res, &new).await?;
         match self.store.update(&key, bytes, rev, write_opts(res)).await {
             Ok(kv) => {
                 alloc.commit(self, old).await;
+                self.after_write(res).await;
                 meta::set(&mut new, "resourceVersion", Some(kv.mod_revision.to_string().into()));
                 Ok(Outcome { object: new, code: 200, warnings })
             }
@@ -702,6 +751,9 @@ impl Registry {
         force: bool,
     ) -> ApiResult<Outcome> {
         check_verb(res, "patch")?;
+        if patch_type == PatchType::Strategic && crd::custom(res).is_some() {
+            return Err(crd::smp_refused());
+        }
         let patch = super::patch::parse_patch(patch_type, body)?;
         if patch_type == PatchType::Apply {
             super::patch::check_apply_request(ctx, force)?;
@@ -824,6 +876,19 @@ impl Registry {
         let policy = opts.policy(res);
         let mut updated = current.clone();
         let mut finalizers = meta::finalizers(&current);
+        if crd::is_crd(res) && meta::deletion_timestamp(&current).is_none() {
+            // The CRD stays until the finalizer has deleted its custom resources.
+            if !finalizers.iter().any(|f| f == crd::definition::CLEANUP_FINALIZER) {
+                finalizers.push(crd::definition::CLEANUP_FINALIZER.to_string());
+            }
+            crd::definition::set_condition(
+                &mut updated,
+                "Terminating",
+                "True",
+                "InstanceDeletionPending",
+                "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+            );
+        }
         let gc_finalizer = match policy.as_str() {
             "Orphan" => Some("orphan"),
             "Foreground" => Some("foregroundDeletion"),
@@ -858,6 +923,7 @@ impl Registry {
             return match self.store.delete(&key, Some(rev)).await {
                 Ok(kv) => {
                     admission::after_delete(self, res, &current).await;
+                    self.after_write(res).await;
                     let mut obj = current;
                     meta::set(&mut obj, "resourceVersion", Some(kv.mod_revision.to_string().into()));
                     Ok(self.deleted_outcome(res, obj, 200))
@@ -888,9 +954,10 @@ impl Registry {
         if ctx.dry_run {
             return Ok(Outcome { object: updated, code, warnings: vec![] });
         }
-        let bytes = encode_for_storage(res, &updated)?;
+        let bytes = encode_for_storage(res, &updated).await?;
         match self.store.update(&key, bytes, rev, write_opts(res)).await {
             Ok(kv) => {
+                self.after_write(res).await;
                 meta::set(&mut updated, "resourceVersion", Some(kv.mod_revision.to_string().into()));
                 Ok(Outcome { object: updated, code, warnings: vec![] })
             }
@@ -956,7 +1023,10 @@ impl Registry {
             return Err(ApiError::path_not_found());
         }
         let obj = self.get(res, ns, name).await?;
-        Ok(scale_of(&obj))
+        Ok(match crd::custom(res) {
+            Some(cr) => crd::scale_of(cr, &obj),
+            None => scale_of(&obj),
+        })
     }
 
     /// PUT or PATCH of the scale subresource: change `spec.replicas`.
@@ -974,7 +1044,10 @@ impl Registry {
         for _ in 0..8 {
             let (current, rev) =
                 self.read(res, ns, name).await?.ok_or_else(|| ApiError::not_found(&res.group, &res.plural, name))?;
-            let scale = scale_of(&current);
+            let scale = match crd::custom(res) {
+                Some(cr) => crd::scale_of(cr, &current),
+                None => scale_of(&current),
+            };
             let new_scale = match &change {
                 ScaleChange::Replace(body) => body.clone(),
                 ScaleChange::Patch(pt, body) => {
@@ -1004,13 +1077,19 @@ impl Registry {
                 ));
             }
             let mut new = current.clone();
-            new["spec"]["replicas"] = replicas.into();
+            match crd::custom(res) {
+                Some(cr) => crd::set_spec_replicas(cr, &mut new, replicas)?,
+                None => new["spec"]["replicas"] = replicas.into(),
+            }
             strategy::prepare_for_update(res, &current, &mut new, Subresource::Main);
             match self.finish_update(ctx, res, &current, new, rev, Subresource::Main, vec![], Fields::Track).await {
                 Err(e) if e.details.as_ref().is_some_and(|d| d.get("retry").is_some()) && rv.is_empty() => continue,
                 Err(e) => return Err(strip_retry(e)),
                 Ok(mut o) => {
-                    o.object = scale_of(&o.object);
+                    o.object = match crd::custom(res) {
+                        Some(cr) => crd::scale_of(cr, &o.object),
+                        None => scale_of(&o.object),
+                    };
                     return Ok(o);
                 }
             }

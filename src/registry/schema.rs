@@ -21,6 +21,9 @@ pub const REF_PREFIX: &str = "#/components/schemas/";
 #[derive(Clone, Debug, Default)]
 pub struct Schemas {
     defs: BTreeMap<String, Value>,
+    /// Definitions whose OpenAPI v2 form is not the mechanical rewrite of the v3 one
+    /// (custom resources: what v2 cannot express is left out).
+    v2_overrides: BTreeMap<String, Value>,
 }
 
 impl Schemas {
@@ -45,7 +48,7 @@ impl Schemas {
             generator.subschema_for::<k8s_openapi::api::autoscaling::v1::Scale>();
         }
         let defs: BTreeMap<String, Value> = generator.take_definitions(true).into_iter().collect();
-        let mut s = Schemas { defs };
+        let mut s = Schemas { defs, v2_overrides: BTreeMap::new() };
         s.add_gvk_extensions(kinds);
         s.unrequire_metadata();
         super::patch_meta::apply(&mut s);
@@ -106,6 +109,18 @@ impl Schemas {
     /// Add (or replace) a definition: how custom resources join the index.
     pub fn insert(&mut self, name: impl Into<String>, schema: Value) {
         self.defs.insert(name.into(), schema);
+    }
+
+    /// Add a definition with a distinct OpenAPI v2 form.
+    pub fn insert_with_v2(&mut self, name: impl Into<String>, schema: Value, v2: Value) {
+        let name = name.into();
+        self.v2_overrides.insert(name.clone(), v2);
+        self.defs.insert(name, schema);
+    }
+
+    /// The OpenAPI v2 form of a definition, when it is not derived from the v3 one.
+    pub fn v2_override(&self, name: &str) -> Option<&Value> {
+        self.v2_overrides.get(name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {

@@ -57,6 +57,13 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// Everything but `metadata`.
+fn non_metadata(obj: &Value) -> Map<String, Value> {
+    obj.as_object()
+        .map(|m| m.iter().filter(|(k, _)| k.as_str() != "metadata").map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
 /// A Secret's `stringData` is write-only: it is merged into `data` (base64) on every write.
 fn fold_string_data(res: &ResourceInfo, obj: &mut Value) {
     if !(res.group.is_empty() && res.kind == "Secret") {
@@ -98,6 +105,10 @@ pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
         set_spec_finalizers(obj, Some(Value::Array(fins)));
         put_field(obj, "status", Some(serde_json::json!({"phase": "Active"})));
     }
+    if super::crd::is_crd(res) {
+        super::crd::definition::apply_defaults(obj);
+        super::crd::definition::prepare_for_create(obj);
+    }
 }
 
 /// Carry what a write may not change from `old` into `new`.
@@ -106,7 +117,20 @@ pub fn prepare_for_update(res: &ResourceInfo, old: &Value, new: &mut Value, sub:
     for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
         meta::set(new, field, old.get("metadata").and_then(|m| m.get(field)).cloned());
     }
+    if super::crd::is_crd(res) {
+        super::crd::definition::apply_defaults(new);
+    }
+    let custom = super::crd::custom(res).is_some();
     match sub {
+        Subresource::Status if custom => {
+            // Custom resources: only status changes through /status.
+            let status = take_field(new, "status");
+            let managed = new.get("metadata").and_then(|m| m.get("managedFields")).cloned();
+            let mut merged = old.clone();
+            put_field(&mut merged, "status", status);
+            meta::set(&mut merged, "managedFields", managed);
+            *new = merged;
+        }
         Subresource::Main => {
             fold_string_data(res, new);
             if res.has_status {
@@ -138,7 +162,17 @@ pub fn prepare_for_update(res: &ResourceInfo, old: &Value, new: &mut Value, sub:
             *new = merged;
         }
     }
-    if res.tracks_generation && sub == Subresource::Main && spec_part(old) != spec_part(new) {
+    if super::crd::is_crd(res) {
+        super::crd::definition::prepare_for_update(old, new, sub == Subresource::Status);
+    }
+    // Custom resources without a status subresource bump the generation on any change
+    // outside metadata.
+    let changed = if custom && !res.has_status {
+        non_metadata(old) != non_metadata(new)
+    } else {
+        spec_part(old) != spec_part(new)
+    };
+    if res.tracks_generation && sub == Subresource::Main && changed {
         let g = old.get("metadata").and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0);
         meta::set(new, "generation", Some((g + 1).into()));
     }

@@ -73,7 +73,7 @@ impl RegistryWatch {
                 Err(e) => return Some(Err(ApiError::internal(e))),
             };
             self.last = ev.revision;
-            match self.translate(&ev) {
+            match self.translate(&ev).await {
                 Ok(Some(we)) => return Some(Ok(we)),
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),
@@ -81,9 +81,9 @@ impl RegistryWatch {
         }
     }
 
-    fn translate(&self, ev: &crate::store::Event) -> ApiResult<Option<WatchEvent>> {
+    async fn translate(&self, ev: &crate::store::Event) -> ApiResult<Option<WatchEvent>> {
         let res = &self.res;
-        let new = decode_stored(res, &ev.value, ev.revision)?;
+        let new = decode_stored(res, &ev.value, ev.revision).await?;
         let new_matches = self.opts.matches(res, &new);
         let out = match ev.kind {
             EventKind::Create => new_matches.then_some(EventType::Added),
@@ -91,7 +91,7 @@ impl RegistryWatch {
             EventKind::Update => {
                 let old_matches = if self.opts.has_selectors() {
                     match &ev.prev_value {
-                        Some(p) => self.opts.matches(res, &decode_stored(res, p, ev.revision)?),
+                        Some(p) => self.opts.matches(res, &decode_stored(res, p, ev.revision).await?),
                         None => false,
                     }
                 } else {

@@ -5,8 +5,7 @@
 //! Everything an instance keeps is derived from its data dir ([`paths::RuntimePaths`]),
 //! so instances with different data dirs never see each other's images or containers.
 
+pub mod images;
 pub mod paths;
 
 pub mod container;
-// MERGE: remove with images_stub.rs once crate::runtime::images is merged.
-pub mod images_stub;

@@ -79,6 +79,11 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
 
     let registry =
         Registry::new(store.clone(), RegistryConfig { service_cidr: cfg.service_cidr, ..Default::default() });
+    let key = cfg.data_dir.join("server").join("tls").join("service.key");
+    let issuer = crate::registry::tokens::TokenIssuer::load_or_create(&key).map_err(|e| StartError(e.to_string()))?;
+    registry.set_token_issuer(Arc::new(issuer));
+    // Serve the custom resources of the stored CRDs from the first request on.
+    registry.reload_crds().await.map_err(|e| StartError(format!("cannot load custom resource definitions: {e}")))?;
     let state = ApiState::new(registry.clone(), format!("{advertise}:{}", cfg.port));
     let app = apiserver::router(state.clone());
 
@@ -95,7 +100,8 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
 
     let serve = tokio::spawn(tls::serve(listener, tls_config, app));
     bootstrap::run(&registry, advertise, cfg.port).await.map_err(|e| StartError(format!("bootstrap failed: {e}")))?;
-    crate::controllers::start(state.clone(), store.clone());
+    crate::controllers::start(state.clone(), store.clone(), certs.ca_pem.clone(), cfg.cluster_cidr);
+    tokio::spawn(crate::scheduler::run(crate::apiserver::local_client::client(state.clone(), "system:kube-scheduler")));
     state.ready.store(true, Ordering::Release);
     tracing::info!(address = %addr, kubeconfig = %cfg.kubeconfig.display(), "coracle server is ready");
     let _ = serve.await;

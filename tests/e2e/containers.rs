@@ -15,12 +15,10 @@ pub struct Ctr {
     pub dir: tempfile::TempDir,
 }
 
-/// Put `docker.io/library/busybox:latest` into the data dir's image store.
-/// MERGE: with the images helper's store, import the archive its script builds instead
-/// (`coracle images import <busybox.tar> --data-dir …`); the image must keep the users
-/// root, www-data (33, also in group staff 50) and nobody.
+/// Put `docker.io/library/busybox:latest` (scripts/build-test-images: users root, app 1000, nobody)
+/// into the data dir's image store.
 fn prepare_busybox(data_dir: &Path) {
-    coracle::runtime::images_stub::install_busybox(&RuntimePaths::new(data_dir)).expect("busybox test image");
+    crate::testimages::import_busybox(data_dir);
 }
 
 impl Ctr {

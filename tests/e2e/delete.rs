@@ -268,9 +268,12 @@ fn delete_namespace_takes_its_contents() {
         let left = k.ok(&["get", "cm", "-n", &ns, "-o", "name"]);
         assert!(left.is_empty(), "kubectl {v}: {left}");
 
-        // And a namespace of the same name can be made again, empty.
+        // And a namespace of the same name can be made again, empty: once the controllers have
+        // published its root CA (and default account), nothing else is in it.
         namespace(&k, &ns);
-        assert!(k.ok(&["get", "cm,secret", "-n", &ns, "-o", "name"]).is_empty(), "kubectl {v}");
+        util::wait_root_ca(&k, &ns);
+        let left = k.ok(&["get", "cm,secret", "-n", &ns, "-o", "name", util::NOT_ROOT_CA]);
+        assert!(left.is_empty(), "kubectl {v}: {left}");
     }
 }
 
@@ -298,6 +301,8 @@ fn delete_by_selector_and_all() {
         let k = s.kubectl(v);
         let ns = format!("sel-{}", v.replace('.', "-"));
         namespace(&k, &ns);
+        // `--all` takes the root CA the controllers publish too: wait for it, so the output is known.
+        util::wait_root_ca(&k, &ns);
         let mut yaml = String::new();
         for (n, tier) in [("a", "x"), ("b", "x"), ("c", "z"), ("d", "z")] {
             yaml.push_str(&cm(&ns, n, &format!(", labels: {{tier: {tier}}}")));
@@ -305,10 +310,15 @@ fn delete_by_selector_and_all() {
         apply(&k, &yaml);
         let out = k.ok(&["delete", "cm", "-l", "tier=x", "-n", &ns]);
         assert_eq!(out, "configmap \"a\" deleted\nconfigmap \"b\" deleted\n", "kubectl {v}");
-        assert_eq!(k.ok(&["get", "cm", "-n", &ns, "-o", "name"]), "configmap/c\nconfigmap/d\n", "kubectl {v}");
+        let left = k.ok(&["get", "cm", "-n", &ns, "-o", "name", util::NOT_ROOT_CA]);
+        assert_eq!(left, "configmap/c\nconfigmap/d\n", "kubectl {v}");
         let out = k.ok(&["delete", "cm", "--all", "-n", &ns, "--now"]);
-        assert_eq!(out.lines().count(), 2, "kubectl {v}: {out}");
-        assert!(k.ok(&["get", "cm", "-n", &ns, "-o", "name"]).is_empty(), "kubectl {v}");
+        assert_eq!(
+            out, "configmap \"c\" deleted\nconfigmap \"d\" deleted\nconfigmap \"kube-root-ca.crt\" deleted\n",
+            "kubectl {v}"
+        );
+        // (The controllers publish the root CA again; nothing else comes back.)
+        assert!(k.ok(&["get", "cm", "-n", &ns, "-o", "name", util::NOT_ROOT_CA]).is_empty(), "kubectl {v}");
         let err = k.fails(&["delete", "cm", "missing", "-n", &ns]);
         assert!(err.contains(r#"Error from server (NotFound): configmaps "missing" not found"#), "kubectl {v}: {err}");
         k.ok(&["delete", "cm", "missing", "-n", &ns, "--ignore-not-found"]);

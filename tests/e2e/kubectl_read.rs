@@ -63,6 +63,8 @@ fn get_in_every_output_format() {
         let k = s.kubectl(v);
         let n = ["-n", "read"];
         let get = |extra: &[&str]| k.ok(&[&["get"][..], extra, &n].concat());
+        // Lists of the test's ConfigMaps, without the root CA every namespace gets.
+        let list = |extra: &[&str]| k.ok(&[&["get", "cm", util::NOT_ROOT_CA][..], extra, &n].concat());
 
         // -o yaml / -o json of one object and of a list.
         let y: Value = serde_yaml_ng::from_str(&get(&["cm", "a", "-o", "yaml"])).expect("yaml");
@@ -72,7 +74,7 @@ fn get_in_every_output_format() {
         assert_eq!(y["metadata"]["labels"]["tier"], "front", "kubectl {v}");
         assert!(y["metadata"]["uid"].is_string() && y["metadata"]["resourceVersion"].is_string(), "kubectl {v}");
         assert!(y["metadata"]["creationTimestamp"].is_string(), "kubectl {v}");
-        let j: Value = serde_json::from_str(&get(&["cm", "-o", "json"])).expect("json");
+        let j: Value = serde_json::from_str(&list(&["-o", "json"])).expect("json");
         assert_eq!(j["kind"], "List", "kubectl {v}");
         assert_eq!(util::names(&j), ["a", "b", "c"], "kubectl {v}");
         assert!(j["items"].as_array().unwrap().iter().all(|i| i["kind"] == "ConfigMap"), "kubectl {v}");
@@ -84,29 +86,26 @@ fn get_in_every_output_format() {
         assert_eq!(deploy["spec"]["template"]["spec"]["containers"][1]["image"], "nginx:1.27", "kubectl {v}");
 
         // -o name
-        assert_eq!(lines(&get(&["cm", "-o", "name"])), ["configmap/a", "configmap/b", "configmap/c"], "kubectl {v}");
+        assert_eq!(lines(&list(&["-o", "name"])), ["configmap/a", "configmap/b", "configmap/c"], "kubectl {v}");
         assert_eq!(lines(&get(&["deploy,svc", "-o", "name"])), ["deployment.apps/web", "service/web"], "kubectl {v}");
 
         // -o jsonpath
         assert_eq!(get(&["cm", "a", "-o", "jsonpath={.data.k1}"]), "v1", "kubectl {v}");
-        assert_eq!(get(&["cm", "-o", "jsonpath={.items[*].metadata.name}"]), "a b c", "kubectl {v}");
+        assert_eq!(list(&["-o", "jsonpath={.items[*].metadata.name}"]), "a b c", "kubectl {v}");
         assert_eq!(
             get(&["deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[*].name}"]),
             "web side",
             "kubectl {v}"
         );
         assert_eq!(
-            get(&["cm", "-o", r#"jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.tier}{"\n"}{end}"#]),
+            list(&["-o", r#"jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.tier}{"\n"}{end}"#]),
             "a=front\nb=back\nc=\n",
             "kubectl {v}"
         );
 
         // -o custom-columns
-        let cc = Table::parse(&get(&[
-            "cm",
-            "-o",
-            "custom-columns=NAME:.metadata.name,TIER:.metadata.labels.tier,K1:.data.k1",
-        ]));
+        let cc =
+            Table::parse(&list(&["-o", "custom-columns=NAME:.metadata.name,TIER:.metadata.labels.tier,K1:.data.k1"]));
         assert_eq!(cc.headers, ["NAME", "TIER", "K1"], "kubectl {v}");
         assert_eq!(cc.row("a")["TIER"], "front", "kubectl {v}");
         assert_eq!(cc.row("b")["K1"], "other", "kubectl {v}");
@@ -132,15 +131,15 @@ fn get_in_every_output_format() {
         assert_eq!(svc.row("web")["SELECTOR"], "app=web", "kubectl {v}");
 
         // Labels as columns, sorting, no headers.
-        let labels = Table::parse(&get(&["cm", "--show-labels"]));
+        let labels = Table::parse(&list(&["--show-labels"]));
         assert_eq!(labels.row("a")["LABELS"], "team=x,tier=front", "kubectl {v}");
         assert_eq!(labels.row("c")["LABELS"], "<none>", "kubectl {v}");
-        let tier = Table::parse(&get(&["cm", "-L", "tier"]));
+        let tier = Table::parse(&list(&["-L", "tier"]));
         assert_eq!(tier.headers, ["NAME", "DATA", "AGE", "TIER"], "kubectl {v}");
         assert_eq!(tier.row("b")["TIER"], "back", "kubectl {v}");
-        let sorted = get(&["cm", "--sort-by=.data.k1", "-o", "name"]);
+        let sorted = list(&["--sort-by=.data.k1", "-o", "name"]);
         assert_eq!(lines(&sorted), ["configmap/c", "configmap/b", "configmap/a"], "kubectl {v}");
-        let bare = get(&["cm", "--no-headers"]);
+        let bare = list(&["--no-headers"]);
         assert_eq!(bare.lines().count(), 3, "kubectl {v}: {bare}");
         assert!(bare.lines().next().unwrap().starts_with("a "), "kubectl {v}: {bare}");
     }
@@ -250,9 +249,10 @@ fn label_and_field_selectors() {
     s.kubectl("1.33").ok_stdin(&["create", "-f", "-"], OBJECTS);
     for v in VERSIONS {
         let k = s.kubectl(v);
+        // The names of the test's ConfigMaps that match, leaving out the root CA every namespace gets.
         let names = |sel: &[&str]| -> Vec<String> {
             let out = k.ok(&[&["get", "cm", "-n", "read", "-o", "name"][..], sel].concat());
-            out.lines().map(|l| l.trim_start_matches("configmap/").to_string()).collect()
+            out.lines().map(|l| l.trim_start_matches("configmap/").to_string()).filter(|n| n != util::ROOT_CA).collect()
         };
         assert_eq!(names(&["-l", "tier=front"]), ["a"], "kubectl {v}");
         assert_eq!(names(&["-l", "tier!=front"]), ["b", "c"], "kubectl {v}");
@@ -319,7 +319,7 @@ fn pagination_with_chunk_size() {
     for v in VERSIONS {
         let k = s.kubectl(v);
         // -v=6 logs each request: three pages of at most 10, chained with continue tokens.
-        let out = k.run(&["get", "cm", "-n", "page", "--chunk-size=10", "-o", "name", "-v=6"]);
+        let out = k.run(&["get", "cm", "-n", "page", "--chunk-size=10", "-o", "name", "-v=6", util::NOT_ROOT_CA]);
         assert!(out.status.success(), "kubectl {v}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(lines(&String::from_utf8_lossy(&out.stdout)), expected, "kubectl {v}");
         let log = String::from_utf8_lossy(&out.stderr);
@@ -328,7 +328,7 @@ fn pagination_with_chunk_size() {
         assert!(pages.iter().all(|l| l.contains("limit=10")), "kubectl {v}: {pages:?}");
         assert!(pages[1].contains("continue=") && pages[2].contains("continue="), "kubectl {v}: {pages:?}");
         // The table printer pages too.
-        let t = Table::parse(&k.ok(&["get", "cm", "-n", "page", "--chunk-size=7"]));
+        let t = Table::parse(&k.ok(&["get", "cm", "-n", "page", "--chunk-size=7", util::NOT_ROOT_CA]));
         assert_eq!(t.rows.len(), 25, "kubectl {v}");
     }
 }
@@ -342,6 +342,11 @@ async fn pagination_raw_continue_tokens() {
             .await
             .ok(201);
     }
+    // The list also holds the root CA the controllers publish in every namespace: wait for it,
+    // so that remainingItemCount (which a field selector would turn off) has a known total.
+    util::wait_root_ca(&s.kubectl("1.33"), "default");
+    let total = 12 + 1;
+    let mut listed = 0;
     let mut seen = Vec::new();
     let mut token = String::new();
     let mut pages = 0;
@@ -352,16 +357,17 @@ async fn pagination_raw_continue_tokens() {
         }
         let page = util::get(&c, &path).await.ok(200);
         pages += 1;
-        let items = util::names(&page);
-        assert!(items.len() <= 5, "{page}");
-        seen.extend(items);
+        let items = page["items"].as_array().unwrap_or_else(|| panic!("not a list: {page}")).len();
+        assert!(items <= 5, "{page}");
+        listed += items;
+        seen.extend(util::names(&page));
         token = page["metadata"]["continue"].as_str().unwrap_or_default().to_string();
         if token.is_empty() {
             assert!(page["metadata"].get("remainingItemCount").is_none(), "last page: {page}");
             break;
         }
         let remaining = page["metadata"]["remainingItemCount"].as_i64().expect("remainingItemCount");
-        assert_eq!(remaining as usize, 12 - seen.len(), "{page}");
+        assert_eq!(remaining as usize, total - listed, "{page}");
         // A write between pages does not change what the continued list sees.
         if pages == 1 {
             util::post(&c, &util::cm_path("default", None), &util::configmap("default", "p99", Value::Null))
@@ -370,6 +376,7 @@ async fn pagination_raw_continue_tokens() {
         }
     }
     assert_eq!(pages, 3);
+    assert_eq!(listed, total);
     let expected: Vec<String> = (0..12).map(|i| format!("p{i:02}")).collect();
     assert_eq!(seen, expected);
 

@@ -1,18 +1,23 @@
 //! End-to-end tests: the real `coracle` binary, driven by real kubectl 1.27 and 1.33.
 
 mod harness;
+mod testimages;
 mod util;
 
 mod apply;
 mod bad_input;
 mod cli;
 mod containers;
+mod crds;
 mod delete;
 mod discovery;
+mod images;
 mod kubectl_read;
 mod kubectl_write;
 mod metadata;
 mod patch;
 mod restart;
+mod scheduler;
+mod serviceaccounts;
 mod smoke;
 mod watch;

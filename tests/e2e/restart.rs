@@ -50,9 +50,10 @@ metadata: {{name: doomed, namespace: {ns}}}
     )
 }
 
-/// Everything in a namespace, by kind and name, with uid, resourceVersion and content.
+/// Everything the test made in a namespace, by kind and name, with uid, resourceVersion and
+/// content (the root CA the controllers publish, whenever they do, left out).
 fn snapshot(k: &crate::harness::Kubectl, ns: &str) -> Value {
-    let list = k.json(&["get", "cm,secret,deploy,svc", "-n", ns, "-o", "json"]);
+    let list = k.json(&["get", "cm,secret,deploy,svc", "-n", ns, "-o", "json", util::NOT_ROOT_CA]);
     let mut items: Vec<Value> = list["items"].as_array().unwrap().clone();
     items.sort_by_key(|i| format!("{}/{}", i["kind"], i["metadata"]["name"]));
     Value::Array(items)
@@ -99,7 +100,8 @@ fn restart_in_the_middle_of_a_session_loses_nothing() {
         assert!(util::rv(&reborn).parse::<u64>().unwrap() > util::rv(&cfg).parse::<u64>().unwrap(), "kubectl {v}");
         let resources = k.ok(&["api-resources", "-o", "name"]);
         assert!(resources.lines().any(|l| l == "deployments.apps"), "kubectl {v}");
-        let names: Vec<String> = k.ok(&["get", "cm", "-n", &ns, "-o", "name"]).lines().map(str::to_string).collect();
+        let names: Vec<String> =
+            k.ok(&["get", "cm", "-n", &ns, "-o", "name", util::NOT_ROOT_CA]).lines().map(str::to_string).collect();
         assert_eq!(names, ["configmap/cfg", "configmap/doomed"], "kubectl {v}");
     }
 }
@@ -115,7 +117,10 @@ async fn watch_resumes_after_restart_without_missing_or_repeating() {
     };
     let a = create(c.clone(), "a").await;
 
-    let mut w = Watch::open(&c, &format!("{col}?watch=true&resourceVersion={}", util::rv(&a))).await;
+    // The watches leave out the root CA the controllers publish, whenever they do.
+    let mut w =
+        Watch::open(&c, &format!("{col}?watch=true&resourceVersion={}&{}", util::rv(&a), util::NOT_ROOT_CA_QUERY))
+            .await;
     let b = create(c.clone(), "b").await;
     let (t, o) = w.expect(10).await;
     assert_eq!((t.as_str(), util::rv(&o)), ("ADDED", util::rv(&b)));
@@ -141,7 +146,7 @@ async fn watch_resumes_after_restart_without_missing_or_repeating() {
     // Writes after the restart, then the client resumes from the last revision it saw.
     let d = util::post(&c, &col, &util::configmap("default", "d", json!({}))).await.ok(201);
     assert!(util::rv(&d).parse::<u64>().unwrap() > util::rv(&a2).parse::<u64>().unwrap(), "revisions go on: {d}");
-    let mut w = Watch::open(&c, &format!("{col}?watch=true&resourceVersion={last}")).await;
+    let mut w = Watch::open(&c, &format!("{col}?watch=true&resourceVersion={last}&{}", util::NOT_ROOT_CA_QUERY)).await;
     util::post(&c, &col, &util::configmap("default", "sentinel", json!({}))).await.ok(201);
     loop {
         let (t, o) = w.expect(10).await;

@@ -116,13 +116,32 @@ pub fn cm_path(ns: &str, name: Option<&str>) -> String {
     }
 }
 
-/// The names of the items of a list, in order.
+/// The ConfigMap the root-CA publisher puts into every namespace a moment after it appears
+/// (and puts back when deleted), as on a real cluster.
+pub const ROOT_CA: &str = "kube-root-ca.crt";
+
+/// A kubectl flag that leaves [`ROOT_CA`] out of a list or watch.
+pub const NOT_ROOT_CA: &str = "--field-selector=metadata.name!=kube-root-ca.crt";
+
+/// The same as a query parameter, for raw lists and watches.
+pub const NOT_ROOT_CA_QUERY: &str = "fieldSelector=metadata.name%21%3Dkube-root-ca.crt";
+
+/// Wait until the controllers have published [`ROOT_CA`] (and so have run) in `ns`.
+#[track_caller]
+pub fn wait_root_ca(k: &Kubectl, ns: &str) {
+    crate::harness::eventually(20, &format!("{ROOT_CA} in namespace {ns}"), || {
+        k.run(&["get", "cm", ROOT_CA, "-n", ns]).status.success()
+    });
+}
+
+/// The names of the items of a list, in order, leaving out the published [`ROOT_CA`].
 pub fn names(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
         .map(|i| i["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .filter(|n| n != ROOT_CA)
         .collect()
 }
 

@@ -43,11 +43,14 @@ struct V3Doc {
     body: Vec<u8>,
 }
 
+/// The v3 documents by path, with the catalogue generation they were built for.
+type V3Cache = Option<(u64, Arc<BTreeMap<String, V3Doc>>)>;
+
 /// Documents are built on first use and rebuilt when the set of resources changes.
 pub struct OpenApiCache {
     registry: Arc<Registry>,
-    v3: Mutex<Option<Arc<BTreeMap<String, V3Doc>>>>,
-    v2: Mutex<Option<Arc<V2Docs>>>,
+    v3: Mutex<V3Cache>,
+    v2: Mutex<Option<(u64, Arc<V2Docs>)>>,
 }
 
 impl OpenApiCache {
@@ -67,7 +70,10 @@ impl OpenApiCache {
 
     fn v3_docs(&self) -> Arc<BTreeMap<String, V3Doc>> {
         let mut guard = self.v3.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = guard.as_ref() {
+        let generation = self.registry.generation();
+        if let Some((g, d)) = guard.as_ref()
+            && *g == generation
+        {
             return d.clone();
         }
         let mut docs = BTreeMap::new();
@@ -81,13 +87,16 @@ impl OpenApiCache {
             }
         }
         let docs = Arc::new(docs);
-        *guard = Some(docs.clone());
+        *guard = Some((generation, docs.clone()));
         docs
     }
 
     fn v2_docs(&self) -> Arc<V2Docs> {
         let mut guard = self.v2.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = guard.as_ref() {
+        let generation = self.registry.generation();
+        if let Some((g, d)) = guard.as_ref()
+            && *g == generation
+        {
             return d.clone();
         }
         let doc = build_v2(&self.registry);
@@ -97,7 +106,7 @@ impl OpenApiCache {
             e
         });
         let docs = Arc::new((json, proto));
-        *guard = Some(docs.clone());
+        *guard = Some((generation, docs.clone()));
         docs
     }
 }
@@ -241,7 +250,9 @@ pub fn build_v2(reg: &Registry) -> Value {
             path_map.insert(p, paths::path_item_to_v2(&item));
         }
     }
-    let defs: Map<String, Value> = defs.iter().map(|(k, v)| (k.clone(), schema_to_v2(v))).collect();
+    let schemas = reg.schemas();
+    let defs: Map<String, Value> =
+        defs.iter().map(|(k, v)| (k.clone(), schema_to_v2(schemas.v2_override(k).unwrap_or(v)))).collect();
     json!({
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": KUBE_VERSION},

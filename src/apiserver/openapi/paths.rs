@@ -154,6 +154,9 @@ const PATCH_TYPES: &[&str] = &[
     "application/strategic-merge-patch+json",
 ];
 
+const CR_PATCH_TYPES: &[&str] =
+    &["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"];
+
 fn responses(codes: &[(&str, &str)], schema: &Value, types: &[&str]) -> Value {
     let mut m = Map::new();
     for (code, desc) in codes {
@@ -230,6 +233,8 @@ pub fn resource_paths(r: &ResourceInfo) -> Vec<(String, Value)> {
         param("name", "path", &format!("name of the {what}"), json!({"type": "string", "uniqueItems": true}))
     };
     let body_of = |schema: &Value, types: &[&str]| json!({"content": content(schema.clone(), types), "required": true});
+    // Custom resources take no strategic merge patches, and clients read that from here.
+    let patch_types = if crate::registry::crd::custom(r).is_some() { CR_PATCH_TYPES } else { PATCH_TYPES };
     let mut out = Vec::new();
 
     // Collection.
@@ -333,7 +338,7 @@ pub fn resource_paths(r: &ResourceInfo) -> Vec<(String, Value)> {
                 format!("patch{gvcamel}{scope}{kind}"),
                 format!("partially update the specified {kind}"),
                 patch_params(),
-                Some(body_of(&reference("io.k8s.apimachinery.pkg.apis.meta.v1.Patch"), PATCH_TYPES)),
+                Some(body_of(&reference("io.k8s.apimachinery.pkg.apis.meta.v1.Patch"), patch_types)),
                 responses(&[("200", "OK"), ("201", "Created")], &obj, OUT_TYPES),
                 None,
             ),
@@ -395,7 +400,7 @@ pub fn resource_paths(r: &ResourceInfo) -> Vec<(String, Value)> {
                 format!("patch{gvcamel}{scope}{kind}{suffix}"),
                 format!("partially update {sub} of the specified {kind}"),
                 patch_params(),
-                Some(body_of(&reference("io.k8s.apimachinery.pkg.apis.meta.v1.Patch"), PATCH_TYPES)),
+                Some(body_of(&reference("io.k8s.apimachinery.pkg.apis.meta.v1.Patch"), patch_types)),
                 responses(&[("200", "OK"), ("201", "Created")], &schema, OUT_TYPES),
                 Some(gvk),
             ),

@@ -192,6 +192,17 @@ impl Manager {
             std::fs::create_dir_all(&d).map_err(ContainerError::io("cannot create", &d))?;
         }
         std::fs::write(dirs.image_id(), &image.id).map_err(ContainerError::io("cannot write", dirs.image_id()))?;
+        // From here the image store keeps the image; one removed since it was resolved is gone for good.
+        if let Some(missing) = image.layers.iter().find(|l| !l.is_dir()) {
+            return Err(ContainerError::InvalidRequest {
+                name: name.to_string(),
+                reason: format!(
+                    "layer {} of image {} is gone (was the image removed?); pull or import it again",
+                    missing.display(),
+                    image.reference
+                ),
+            });
+        }
         rootfs::mount(&image.layers, &dirs.upper(), &dirs.work(), &dirs.rootfs())
             .map_err(|e| ContainerError::Mount { name: name.to_string(), message: e.to_string() })?;
 

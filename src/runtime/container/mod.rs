@@ -35,8 +35,8 @@ pub use state::{ContainerState, ContainerStatus};
 
 use std::path::PathBuf;
 
-/// The image type the manager takes. MERGE: switch to `crate::runtime::images::Image`.
-pub use crate::runtime::images_stub::Image;
+/// The image type the manager takes (from [`crate::runtime::images::ImageStore::resolve`]).
+pub use crate::runtime::images::Image;
 
 /// Everything that can go wrong with a container. Messages are one line naming the container
 /// and, where there is one, what to do next.
