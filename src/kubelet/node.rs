@@ -242,7 +242,8 @@ async fn register(nodes: &Api<Node>, want: &Node) -> Result<String, kube::Error>
         }
         Err(kube::Error::Api(e)) if e.code == 409 => {
             // Already registered (a restart): refresh labels and spec we own.
-            let patch = json!({"metadata": {"labels": want.metadata.labels}, "spec": {"podCIDR": want.spec.as_ref().and_then(|s| s.pod_cidr.clone())}});
+            // podCIDR is the IPAM controller's once set: never send a null that would clear it.
+            let patch = json!({"metadata": {"labels": want.metadata.labels}});
             let n = nodes.patch(&name, &PatchParams::default(), &Patch::Strategic(&patch)).await?;
             Ok(n.metadata.uid.unwrap_or_default())
         }

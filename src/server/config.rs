@@ -41,6 +41,18 @@ pub struct ServerArgs {
     /// Pod IP range [default: 10.42.0.0/16]
     #[arg(long, value_name = "CIDR")]
     pub cluster_cidr: Option<ipnet::Ipv4Net>,
+    /// Cluster DNS server pods resolve with [default: 10.43.0.10]
+    #[arg(long, value_name = "IP")]
+    pub cluster_dns: Option<IpAddr>,
+    /// Cluster domain [default: cluster.local]
+    #[arg(long, value_name = "DOMAIN")]
+    pub cluster_domain: Option<String>,
+    /// Folder of the CNI plugin binaries [default: /usr/lib/cni]
+    #[arg(long, value_name = "DIR")]
+    pub cni_bin_dir: Option<PathBuf>,
+    /// HTTPS port of this node's kubelet endpoint (logs, exec, attach, port-forward) [default: 10250]
+    #[arg(long, value_name = "PORT")]
+    pub kubelet_port: Option<u16>,
 }
 
 /// The config file's keys (the flag names).
@@ -56,6 +68,10 @@ struct FileConfig {
     disable_agent: Option<bool>,
     service_cidr: Option<ipnet::Ipv4Net>,
     cluster_cidr: Option<ipnet::Ipv4Net>,
+    cluster_dns: Option<IpAddr>,
+    cluster_domain: Option<String>,
+    cni_bin_dir: Option<PathBuf>,
+    kubelet_port: Option<u16>,
 }
 
 /// Settings after merging flags, config file and defaults.
@@ -70,6 +86,10 @@ pub struct ServerConfig {
     pub disable_agent: bool,
     pub service_cidr: ipnet::Ipv4Net,
     pub cluster_cidr: ipnet::Ipv4Net,
+    pub cluster_dns: IpAddr,
+    pub cluster_domain: String,
+    pub cni_bin_dir: PathBuf,
+    pub kubelet_port: u16,
 }
 
 pub const DEFAULT_CONFIG: &str = "/etc/coracle/config.yaml";
@@ -129,6 +149,14 @@ impl ServerConfig {
                 .cluster_cidr
                 .or(file.cluster_cidr)
                 .unwrap_or_else(|| "10.42.0.0/16".parse().expect("cidr")),
+            cluster_dns: args.cluster_dns.or(file.cluster_dns).unwrap_or(IpAddr::from([10, 43, 0, 10])),
+            cluster_domain: args
+                .cluster_domain
+                .clone()
+                .or(file.cluster_domain)
+                .unwrap_or_else(|| "cluster.local".into()),
+            cni_bin_dir: args.cni_bin_dir.clone().or(file.cni_bin_dir).unwrap_or_else(|| PathBuf::from("/usr/lib/cni")),
+            kubelet_port: args.kubelet_port.or(file.kubelet_port).unwrap_or(10250),
         })
     }
 }

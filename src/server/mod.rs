@@ -38,6 +38,10 @@ pub fn host_addresses() -> Vec<IpAddr> {
     let mut out = Vec::new();
     if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
         for a in addrs {
+            // Bridges and veths of pod networks (ours or another instance's) are not the host's.
+            if ["cni", "veth", "docker", "flannel"].iter().any(|p| a.interface_name.starts_with(p)) {
+                continue;
+            }
             if let Some(sin) = a.address.as_ref().and_then(|s| s.as_sockaddr_in()) {
                 let ip = IpAddr::V4(sin.ip());
                 if !ip.is_loopback() && !out.contains(&ip) {
@@ -102,6 +106,25 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
     bootstrap::run(&registry, advertise, cfg.port).await.map_err(|e| StartError(format!("bootstrap failed: {e}")))?;
     crate::controllers::start(state.clone(), store.clone(), certs.ca_pem.clone(), cfg.cluster_cidr);
     tokio::spawn(crate::scheduler::run(crate::apiserver::local_client::client(state.clone(), "system:kube-scheduler")));
+    if !cfg.disable_agent {
+        let kubelet_cfg = crate::kubelet::KubeletConfig {
+            node_name: cfg.node_name.clone(),
+            data_dir: cfg.data_dir.clone(),
+            addresses: if addresses.is_empty() { vec![advertise] } else { addresses.clone() },
+            cni_bin_dir: cfg.cni_bin_dir.clone(),
+            cluster_dns: cfg.cluster_dns,
+            cluster_domain: cfg.cluster_domain.clone(),
+            kubelet_port: cfg.kubelet_port,
+            control_plane: true,
+            max_pods: 110,
+        };
+        let client = crate::apiserver::local_client::client(state.clone(), &format!("system:node:{}", cfg.node_name));
+        tokio::spawn(async move {
+            if let Err(e) = crate::kubelet::run(client, kubelet_cfg).await {
+                tracing::error!(error = %e, "the node agent stopped");
+            }
+        });
+    }
     state.ready.store(true, Ordering::Release);
     tracing::info!(address = %addr, kubeconfig = %cfg.kubeconfig.display(), "coracle server is ready");
     let _ = serve.await;
