@@ -9,6 +9,7 @@ pub mod local_client;
 pub mod negotiate;
 pub mod openapi;
 pub mod protobuf;
+pub mod proxy;
 pub mod request;
 pub mod response;
 pub mod strict_json;
@@ -38,6 +39,8 @@ pub struct ApiState {
     /// `host:port` clients reach the server at (discovery's serverAddressByClientCIDRs).
     pub server_address: String,
     pub openapi: openapi::OpenApiCache,
+    /// How to reach kubelets (pods/log, exec, attach, portforward); set at start.
+    pub kubelet_tls: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 impl ApiState {
@@ -47,6 +50,7 @@ impl ApiState {
             registry,
             ready: AtomicBool::new(false),
             server_address,
+            kubelet_tls: std::sync::OnceLock::new(),
         })
     }
 }
@@ -123,6 +127,14 @@ async fn api(State(state): State<Arc<ApiState>>, req: Request) -> Response {
         Route::Group(g) => discovery_response(discovery::group(reg, &g), discovery::Format::Legacy),
         Route::ResourceList { group, version } => {
             discovery_response(discovery::resource_list(reg, &group, &version), discovery::Format::Legacy)
+        }
+        Route::Resource(r)
+            if r.group.is_empty()
+                && r.resource == "pods"
+                && r.name.is_some()
+                && matches!(r.subresource.as_deref(), Some("log" | "exec" | "attach" | "portforward")) =>
+        {
+            proxy::pod_subresource(state.clone(), r, Request::from_parts(parts, body)).await
         }
         Route::Resource(r) => {
             let Some(res) = reg.resource(&r.group, &r.version, &r.resource) else {

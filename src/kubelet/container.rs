@@ -15,6 +15,8 @@ pub const LABEL_POD_NAME: &str = "io.kubernetes.pod.name";
 pub const LABEL_POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
 pub const LABEL_CONTAINER_NAME: &str = "io.kubernetes.container.name";
 pub const LABEL_ATTEMPT: &str = "io.kubernetes.container.restartCount";
+/// Whether an attach session's end closes the container's stdin (`stdinOnce`).
+pub const ANNOTATION_STDIN_ONCE: &str = "io.kubernetes.container.stdinOnce";
 
 /// The runtime name of a container's `attempt`-th run: unique per pod, container and attempt.
 pub fn runtime_name(pod_uid: &str, container: &str, attempt: u32) -> String {
@@ -294,7 +296,7 @@ pub fn request(ctx: &RequestContext) -> Result<ContainerRequest, ConfigError> {
         log_path: Some(ctx.log_path.clone()),
         cgroup_parent: Some(pod_cgroup(pod)),
         labels,
-        annotations: BTreeMap::new(),
+        annotations: [(ANNOTATION_STDIN_ONCE.to_string(), c.stdin_once.unwrap_or(false).to_string())].into_iter().collect(),
     })
 }
 

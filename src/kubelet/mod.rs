@@ -9,7 +9,7 @@
 //! container.rs pod container → runtime request (security context, resources, mounts)
 //! pod_volumes.rs  a pod's volumes as directories (emptyDir, hostPath, configMap, secret, …)
 //! images.rs    imagePullPolicy, pulls with back-off
-//! env.rs, volumes.rs, probe.rs   environment, volume contents, probes
+//! env.rs, volumes.rs, probe/   environment, volume contents, probes
 //! server.rs    the kubelet's HTTPS endpoint: logs, exec, attach, port-forward
 //! ```
 //!
@@ -25,7 +25,9 @@ pub mod node;
 pub mod objects;
 pub mod pod_volumes;
 pub mod pods;
+pub mod probe;
 pub mod sandbox;
+pub mod server;
 pub mod status;
 pub mod volumes;
 pub mod worker;
@@ -55,6 +57,8 @@ pub struct KubeletConfig {
     pub kubelet_port: u16,
     pub control_plane: bool,
     pub max_pods: u32,
+    /// The cluster CA: clients of the kubelet endpoint must present a certificate it signed.
+    pub ca_pem: String,
 }
 
 /// What every part of the agent shares.
@@ -142,6 +146,14 @@ pub async fn run(client: kube::Client, cfg: KubeletConfig) -> Result<(), Kubelet
         image_backoff: Default::default(),
         tokens: Default::default(),
     });
+    {
+        let (k, ca) = (kubelet.clone(), kubelet.cfg.ca_pem.clone());
+        tokio::spawn(async move {
+            if let Err(e) = server::serve(k, ca).await {
+                tracing::error!(error = %e, "the kubelet endpoint stopped");
+            }
+        });
+    }
     pods::run(kubelet).await;
     Ok(())
 }

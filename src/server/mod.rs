@@ -89,6 +89,9 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
     // Serve the custom resources of the stored CRDs from the first request on.
     registry.reload_crds().await.map_err(|e| StartError(format!("cannot load custom resource definitions: {e}")))?;
     let state = ApiState::new(registry.clone(), format!("{advertise}:{}", cfg.port));
+    let kubelet_tls = crate::apiserver::proxy::kubelet_client_config(&certs.admin_cert_pem, &certs.admin_key_pem)
+        .map_err(StartError)?;
+    let _ = state.kubelet_tls.set(kubelet_tls);
     let app = apiserver::router(state.clone());
 
     let url_host = if cfg.bind_address.is_unspecified() || cfg.bind_address.is_loopback() {
@@ -117,6 +120,7 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
             kubelet_port: cfg.kubelet_port,
             control_plane: true,
             max_pods: 110,
+            ca_pem: certs.ca_pem.clone(),
         };
         let client = crate::apiserver::local_client::client(state.clone(), &format!("system:node:{}", cfg.node_name));
         tokio::spawn(async move {
