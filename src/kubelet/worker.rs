@@ -21,6 +21,7 @@ use super::container::{self, LABEL_ATTEMPT, LABEL_CONTAINER_NAME, LABEL_POD_UID,
 use super::env::{self, RuntimeInfo};
 use super::objects::{self, PodObjects};
 use super::sandbox::{self, Sandbox};
+use super::probe::{self, ExecResult, ExecRunner, ProbeHandle, ProbeKind, ProbeReport, ProbeTarget};
 use super::status;
 use crate::runtime::container::state::{ContainerState, ContainerStatus as RtStatus};
 
@@ -37,7 +38,7 @@ pub struct Run {
 }
 
 /// What the worker knows of one container of the pod.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Record {
     pub current: Option<Run>,
     pub previous: Option<Run>,
@@ -50,6 +51,9 @@ pub struct Record {
     pub started: bool,
     /// A start that failed in the runtime: shown as a terminated last state (StartError, 128).
     pub start_error: Option<(String, jiff::Timestamp)>,
+    /// The run the probe workers below watch, and the workers (dropped: stopped).
+    probes_for: Option<String>,
+    probes: Vec<ProbeHandle>,
 }
 
 impl Record {
@@ -89,11 +93,13 @@ pub struct PodWorker {
     /// Set once the pod reached Succeeded or Failed.
     terminal: Option<&'static str>,
     start_time: Option<jiff::Timestamp>,
+    probe_tx: tokio::sync::mpsc::Sender<ProbeReport>,
 }
 
 /// Run a pod's worker until the pod is gone. `rx` carries the latest pod object (None: deleted).
 pub async fn run(k: Arc<Kubelet>, uid: String, mut rx: watch::Receiver<Option<Pod>>) {
-    let mut w = PodWorker::new(k.clone(), uid.clone()).await;
+    let (probe_tx, mut probe_rx) = tokio::sync::mpsc::channel(64);
+    let mut w = PodWorker::new(k.clone(), uid.clone(), probe_tx).await;
     loop {
         let pod = rx.borrow_and_update().clone();
         match pod {
@@ -110,6 +116,7 @@ pub async fn run(k: Arc<Kubelet>, uid: String, mut rx: watch::Receiver<Option<Po
                 let wait = w.sync(&p).await;
                 tokio::select! {
                     changed = rx.changed() => if changed.is_err() { break },
+                    Some(report) = probe_rx.recv() => w.on_probe(&p, report).await,
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
@@ -138,7 +145,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 impl PodWorker {
     /// A worker, adopting the containers this pod already has in the runtime (after a restart).
-    async fn new(k: Arc<Kubelet>, uid: String) -> PodWorker {
+    async fn new(k: Arc<Kubelet>, uid: String, probe_tx: tokio::sync::mpsc::Sender<ProbeReport>) -> PodWorker {
         let rt = k.runtime.clone();
         let all = blocking(move || rt.list().unwrap_or_default()).await;
         let mut records: BTreeMap<String, Record> = BTreeMap::new();
@@ -175,6 +182,7 @@ impl PodWorker {
             last_status: None,
             terminal: None,
             start_time: None,
+            probe_tx,
         }
     }
 
@@ -332,6 +340,9 @@ impl PodWorker {
             self.refresh().await;
             let (k, uid) = (self.k.clone(), self.uid.clone());
             let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
+        }
+        if self.terminal.is_none() {
+            self.ensure_probes(pod);
         }
         for r in self.records.values() {
             if let Some(left) = r.backoff.remaining(Instant::now())
@@ -635,6 +646,107 @@ impl PodWorker {
         }
     }
 
+    /// Probe workers for every running container that has probes: the startup probe first,
+    /// liveness and readiness once it passed (or at once without one).
+    fn ensure_probes(&mut self, pod: &Pod) {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let pod_ip = self.sandbox.as_ref().and_then(|s| s.pod_ip()).map(|i| i.to_string()).unwrap_or_default();
+        let all: Vec<Container> = spec.init_containers.clone().unwrap_or_default().into_iter().chain(spec.containers.clone()).collect();
+        for c in all {
+            let Some(rec) = self.records.get_mut(&c.name) else { continue };
+            let Some(run) = rec.current.as_ref().filter(|r| r.status.as_ref().is_some_and(|s| s.is_alive())) else {
+                rec.probes.clear();
+                continue;
+            };
+            if rec.probes_for.as_deref() == Some(run.id.as_str()) {
+                continue;
+            }
+            rec.probes_for = Some(run.id.clone());
+            rec.probes.clear();
+            rec.ready = false;
+            let started_at = tokio::time::Instant::now();
+            let exec: Arc<dyn ExecRunner> = Arc::new(RuntimeExec { k: self.k.clone(), id: run.id.clone() });
+            let target = || ProbeTarget { pod_ip: pod_ip.clone(), container: c.clone(), started_at };
+            match c.startup_probe.clone() {
+                Some(p) => {
+                    rec.started = false;
+                    rec.probes.push(probe::spawn_worker(ProbeKind::Startup, p, target(), exec, self.probe_tx.clone()));
+                }
+                None => {
+                    rec.started = true;
+                    for (kind, p) in [(ProbeKind::Liveness, c.liveness_probe.clone()), (ProbeKind::Readiness, c.readiness_probe.clone())] {
+                        if let Some(p) = p {
+                            rec.probes.push(probe::spawn_worker(kind, p, target(), exec.clone(), self.probe_tx.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A probe result or event: readiness, the end of a startup probe, or a liveness failure
+    /// that restarts the container.
+    async fn on_probe(&mut self, pod: &Pod, report: ProbeReport) {
+        match report {
+            ProbeReport::Event(ev) => {
+                let field = field_path(pod, &ev.container_name);
+                self.k.recorder.warning(pod, Some(&field), ev.reason, ev.message).await;
+            }
+            ProbeReport::Result(r) => {
+                let spec = pod.spec.clone().unwrap_or_default();
+                let Some(c) = spec
+                    .init_containers
+                    .iter()
+                    .flatten()
+                    .chain(spec.containers.iter())
+                    .find(|c| c.name == r.container_name)
+                    .cloned()
+                else {
+                    return;
+                };
+                let pod_ip = self.sandbox.as_ref().and_then(|s| s.pod_ip()).map(|i| i.to_string()).unwrap_or_default();
+                let Some(rec) = self.records.get_mut(&r.container_name) else { return };
+                let Some(run_id) = rec.current.as_ref().map(|r| r.id.clone()) else { return };
+                match (r.kind, r.success) {
+                    (ProbeKind::Readiness, ok) => rec.ready = ok,
+                    (ProbeKind::Startup, true) => {
+                        rec.started = true;
+                        let exec: Arc<dyn ExecRunner> = Arc::new(RuntimeExec { k: self.k.clone(), id: run_id });
+                        let started_at = tokio::time::Instant::now();
+                        for (kind, p) in [(ProbeKind::Liveness, c.liveness_probe.clone()), (ProbeKind::Readiness, c.readiness_probe.clone())] {
+                            if let Some(p) = p {
+                                let target = ProbeTarget { pod_ip: pod_ip.clone(), container: c.clone(), started_at };
+                                rec.probes.push(probe::spawn_worker(kind, p, target, exec.clone(), self.probe_tx.clone()));
+                            }
+                        }
+                    }
+                    (ProbeKind::Liveness | ProbeKind::Startup, false) => {
+                        let which = if r.kind == ProbeKind::Liveness { "liveness" } else { "startup" };
+                        rec.ready = false;
+                        let grace = [c.liveness_probe.as_ref(), c.startup_probe.as_ref()]
+                            .into_iter()
+                            .flatten()
+                            .find_map(|p| p.termination_grace_period_seconds)
+                            .or(spec.termination_grace_period_seconds)
+                            .unwrap_or(30)
+                            .max(0) as u64;
+                        let field = field_path(pod, &c.name);
+                        self.k
+                            .recorder
+                            .normal(pod, Some(&field), "Killing", format!("Container {} failed {which} probe, will be restarted", c.name))
+                            .await;
+                        let rt = self.k.runtime.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let _ = rt.stop(&run_id, Duration::from_secs(grace));
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.write_status(pod).await;
+    }
+
     /// Write the pod's status if it changed.
     async fn write_status(&mut self, pod: &Pod) {
         let st = self.status(pod);
@@ -708,6 +820,34 @@ pub fn log_tail(path: &std::path::Path, lines: usize, bytes: usize) -> String {
         tail = tail[cut..].to_string();
     }
     tail
+}
+
+/// Exec probes and hooks through the runtime.
+struct RuntimeExec {
+    k: Arc<Kubelet>,
+    id: String,
+}
+
+impl ExecRunner for RuntimeExec {
+    fn exec(&self, command: Vec<String>, timeout: Duration) -> probe::BoxFuture<'_, ExecResult> {
+        let rt = self.k.runtime.clone();
+        let id = self.id.clone();
+        Box::pin(async move {
+            let run = tokio::task::spawn_blocking(move || -> ExecResult {
+                let req = crate::runtime::container::request::ExecRequest { command, ..Default::default() };
+                let session = rt.exec(&id, &req).map_err(|e| e.to_string())?;
+                let (mut out, err, st) = session.collect(&[]).map_err(|e| e.to_string())?;
+                out.extend_from_slice(&err);
+                let code = st.map(|s| s.exit_code).ok_or_else(|| "the exec session ended without a status".to_string())?;
+                Ok((code, out))
+            });
+            match tokio::time::timeout(timeout, run).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("command timed out after {}s", timeout.as_secs())),
+            }
+        })
+    }
 }
 
 /// The node's allocatable CPU (millicores) and memory (bytes), for resourceFieldRef defaults.
