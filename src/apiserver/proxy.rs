@@ -43,13 +43,7 @@ fn pick_container(pod: &Value, name: &str, asked: Option<&str>) -> ApiResult<Str
     let eph = containers(pod, "ephemeralContainers");
     match asked.filter(|c| !c.is_empty()) {
         Some(c) if app.iter().chain(&init).chain(&eph).any(|x| x == c) => Ok(c.to_string()),
-        Some(c) => {
-            let mut msg = format!("container {c} is not valid for pod {name}");
-            if asked.is_some() {
-                msg = format!("container {c} is not valid for pod {name}");
-            }
-            Err(ApiError::bad_request(msg))
-        }
+        Some(c) => Err(ApiError::bad_request(format!("container {c} is not valid for pod {name}"))),
         None if app.len() == 1 => Ok(app[0].clone()),
         None => {
             let mut msg =
@@ -147,10 +141,13 @@ async fn handle(state: &Arc<ApiState>, r: &ResourceRequest, req: Request) -> Api
     forward(tls, &ip, port, &uri, req, is_upgrade).await
 }
 
-async fn connect(tls: Arc<rustls::ClientConfig>, ip: &str, port: u16) -> ApiResult<tokio_rustls::client::TlsStream<TcpStream>> {
-    let unreachable = |e: &dyn std::fmt::Display| {
-        ApiError::internal(format!("error dialing backend: dial tcp {ip}:{port}: {e}"))
-    };
+async fn connect(
+    tls: Arc<rustls::ClientConfig>,
+    ip: &str,
+    port: u16,
+) -> ApiResult<tokio_rustls::client::TlsStream<TcpStream>> {
+    let unreachable =
+        |e: &dyn std::fmt::Display| ApiError::internal(format!("error dialing backend: dial tcp {ip}:{port}: {e}"));
     let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect((ip, port)))
         .await
         .map_err(|_| unreachable(&"i/o timeout"))?
@@ -183,9 +180,7 @@ async fn forward(
     }
     builder = builder.header(http::header::HOST, format!("{ip}:{port}"));
     let client_upgrade = if upgrade { Some(hyper::upgrade::on(&mut req)) } else { None };
-    let backend_req = builder
-        .body(if upgrade { Body::empty() } else { Body::empty() })
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let backend_req = builder.body(Body::empty()).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut resp = sender
         .send_request(backend_req)
         .await

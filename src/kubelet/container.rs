@@ -296,7 +296,9 @@ pub fn request(ctx: &RequestContext) -> Result<ContainerRequest, ConfigError> {
         log_path: Some(ctx.log_path.clone()),
         cgroup_parent: Some(pod_cgroup(pod)),
         labels,
-        annotations: [(ANNOTATION_STDIN_ONCE.to_string(), c.stdin_once.unwrap_or(false).to_string())].into_iter().collect(),
+        annotations: [(ANNOTATION_STDIN_ONCE.to_string(), c.stdin_once.unwrap_or(false).to_string())]
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -319,10 +321,7 @@ mod tests {
     #[test]
     fn qos_classes() {
         assert_eq!(qos_class(&pod(json!([{"name": "a"}]))), "BestEffort");
-        assert_eq!(
-            qos_class(&pod(json!([{"name": "a", "resources": {"requests": {"cpu": "100m"}}}]))),
-            "Burstable"
-        );
+        assert_eq!(qos_class(&pod(json!([{"name": "a", "resources": {"requests": {"cpu": "100m"}}}]))), "Burstable");
         assert_eq!(
             qos_class(&pod(json!([{"name": "a", "resources": {
                 "requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}}}]))),

@@ -33,11 +33,17 @@ pub fn container_env(
     for e in container.env.iter().flatten() {
         let v = if let Some(vf) = &e.value_from {
             if let Some(r) = &vf.config_map_key_ref {
-                let cm = src.config_map(&ns, &r.name).ok_or_else(|| EnvError(format!("configmap \"{}\" not found", r.name)))?;
+                let cm = src
+                    .config_map(&ns, &r.name)
+                    .ok_or_else(|| EnvError(format!("configmap \"{}\" not found", r.name)))?;
                 cm.data.unwrap_or_default().get(&r.key).cloned().unwrap_or_default()
             } else if let Some(r) = &vf.secret_key_ref {
                 let s = src.secret(&ns, &r.name).ok_or_else(|| EnvError(format!("secret \"{}\" not found", r.name)))?;
-                s.data.unwrap_or_default().get(&r.key).map(|b| String::from_utf8_lossy(&b.0).into_owned()).unwrap_or_default()
+                s.data
+                    .unwrap_or_default()
+                    .get(&r.key)
+                    .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                    .unwrap_or_default()
             } else if let Some(f) = &vf.field_ref {
                 match f.field_path.as_str() {
                     "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),

@@ -97,10 +97,7 @@ pub async fn ensure(k: &Kubelet, pod: &Pod, c: &Container, field: &str) -> Resul
                     pod,
                     Some(field),
                     "Pulled",
-                    format!(
-                        "Successfully pulled image \"{reference}\" in {:.3}s",
-                        started.elapsed().as_secs_f64()
-                    ),
+                    format!("Successfully pulled image \"{reference}\" in {:.3}s", started.elapsed().as_secs_f64()),
                 )
                 .await;
             Ok(img)

@@ -130,9 +130,8 @@ pub async fn setup(
         } else if let Some(cm) = &v.config_map {
             let dir = dir_of("kubernetes.io~configmap");
             make_dir(&dir, 0o755).map_err(fail)?;
-            let payload =
-                volumes::config_map_payload(cm, objs.config_maps.get(&(ns.clone(), cm.name.clone())))
-                    .map_err(|e| fail(e.to_string()))?;
+            let payload = volumes::config_map_payload(cm, objs.config_maps.get(&(ns.clone(), cm.name.clone())))
+                .map_err(|e| fail(e.to_string()))?;
             volumes::write_atomic(&dir, &payload, fs_group).map_err(|e| fail(e.to_string()))?;
             dir
         } else if let Some(s) = &v.secret {
@@ -140,8 +139,8 @@ pub async fn setup(
             make_dir(&dir, 0o755).map_err(fail)?;
             mount_tmpfs(&dir, None).map_err(fail)?;
             let name = s.secret_name.clone().unwrap_or_default();
-            let payload = volumes::secret_payload(s, objs.secrets.get(&(ns.clone(), name)))
-                .map_err(|e| fail(e.to_string()))?;
+            let payload =
+                volumes::secret_payload(s, objs.secrets.get(&(ns.clone(), name))).map_err(|e| fail(e.to_string()))?;
             volumes::write_atomic(&dir, &payload, fs_group).map_err(|e| fail(e.to_string()))?;
             dir
         } else if let Some(d) = &v.downward_api {
@@ -161,9 +160,8 @@ pub async fn setup(
                     tokens.insert(t.path.clone(), tok);
                 }
             }
-            let token_fn = |t: &ServiceAccountTokenProjection| {
-                tokens.get(&t.path).cloned().ok_or_else(|| "no token".to_string())
-            };
+            let token_fn =
+                |t: &ServiceAccountTokenProjection| tokens.get(&t.path).cloned().ok_or_else(|| "no token".to_string());
             let payload = volumes::projected_payload(p, pod, objs, info, &token_fn).map_err(|e| fail(e.to_string()))?;
             volumes::write_atomic(&dir, &payload, fs_group).map_err(|e| fail(e.to_string()))?;
             dir

@@ -289,7 +289,13 @@ fn pin_namespaces(sb: &Sandbox, hostname: &str, ipc: bool) -> std::io::Result<()
                 continue;
             }
             std::fs::File::create(&target)?;
-            mount(Some(format!("/proc/thread-self/ns/{kind}").as_str()), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+            mount(
+                Some(format!("/proc/thread-self/ns/{kind}").as_str()),
+                &target,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )?;
         }
         Ok(())
     })
@@ -313,7 +319,9 @@ pub fn hosts_file(cfg: &SandboxConfig, sb: &Sandbox, pod: &Pod) -> String {
     } else {
         out.push_str("# Kubernetes-managed hosts file.\n");
         out.push_str("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        out.push_str("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+        out.push_str(
+            "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n",
+        );
         let hostname = pod_hostname(pod);
         for ip in &sb.ips {
             match spec.subdomain.as_deref().filter(|s| !s.is_empty()) {

@@ -8,7 +8,6 @@
 //! `/attach/{ns}/{pod}/{container}`, `/portForward/{ns}/{pod}`, `/healthz`.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +27,6 @@ use tokio_rustls::TlsAcceptor;
 
 use super::container::{LABEL_ATTEMPT, LABEL_CONTAINER_NAME, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID};
 use super::{Kubelet, KubeletError};
-use crate::runtime::container::logs::Stream as LogStream;
 use crate::runtime::container::request::ExecRequest;
 use crate::runtime::container::state::ContainerStatus as RtStatus;
 use crate::streams::{self, CommandOutcome, RemoteCommandOptions};
@@ -43,7 +41,8 @@ fn serving_identity(k: &Kubelet) -> Result<(String, String), KubeletError> {
     let mut names = vec![k.cfg.node_name.clone(), "localhost".to_string()];
     names.extend(k.cfg.addresses.iter().map(|a| a.to_string()));
     names.push("127.0.0.1".into());
-    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| KubeletError::Setup(format!("kubelet certificate: {e}")))?;
+    let ck = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| KubeletError::Setup(format!("kubelet certificate: {e}")))?;
     let (c, kk) = (ck.cert.pem(), ck.signing_key.serialize_pem());
     let write = || -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
@@ -67,7 +66,9 @@ fn tls_config(k: &Kubelet, ca_pem: &str) -> Result<Arc<rustls::ServerConfig>, Ku
         .build()
         .map_err(|e| err(e.to_string()))?;
     let (cert, key) = serving_identity(k)?;
-    let chain = CertificateDer::pem_slice_iter(cert.as_bytes()).collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))?;
+    let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| err(e.to_string()))?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -84,7 +85,9 @@ pub async fn serve(k: Arc<Kubelet>, ca_pem: String) -> Result<(), KubeletError> 
     let tls = tls_config(&k, &ca_pem)?;
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], k.cfg.kubelet_port));
     let listener = TcpListener::bind(addr).await.map_err(|e| {
-        KubeletError::Setup(format!("cannot listen on {addr} for the kubelet endpoint: {e}; choose another --kubelet-port"))
+        KubeletError::Setup(format!(
+            "cannot listen on {addr} for the kubelet endpoint: {e}; choose another --kubelet-port"
+        ))
     })?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -155,7 +158,11 @@ async fn runs(k: &Arc<Kubelet>, ns: &str, pod: &str, container: &str) -> Vec<RtS
 }
 
 /// `GET /containerLogs/{ns}/{pod}/{container}` with the options of `pods/log`.
-async fn logs(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlPath<(String, String, String)>, req: Request) -> Response {
+async fn logs(
+    State(k): State<Arc<Kubelet>>,
+    UrlPath((ns, pod, container)): UrlPath<(String, String, String)>,
+    req: Request,
+) -> Response {
     let q = query_map(&req);
     let one = |n: &str| q.get(n).and_then(|v| v.last()).cloned();
     let previous = flag(&q, "previous");
@@ -216,7 +223,6 @@ async fn logs(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlP
                 break;
             }
         }
-        let _ = LogStream::Stdout;
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
     Response::builder()
@@ -247,7 +253,11 @@ where
     resp.map(|_| Body::empty())
 }
 
-async fn exec(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlPath<(String, String, String)>, req: Request) -> Response {
+async fn exec(
+    State(k): State<Arc<Kubelet>>,
+    UrlPath((ns, pod, container)): UrlPath<(String, String, String)>,
+    req: Request,
+) -> Response {
     let q = query_map(&req);
     let command: Vec<String> = q.get("command").cloned().unwrap_or_default();
     let opts = match RemoteCommandOptions::from_query(req.uri().query().unwrap_or("")) {
@@ -265,7 +275,14 @@ async fn exec(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlP
     upgrade(req, negotiated, move |io, negotiated| async move {
         let Ok(session) = streams::accept_remotecommand(io, negotiated, opts).await else { return };
         let rt = k.runtime.clone();
-        let ereq = ExecRequest { command: command.clone(), tty: opts.tty, stdin: opts.stdin, width: 80, height: 24, ..Default::default() };
+        let ereq = ExecRequest {
+            command: command.clone(),
+            tty: opts.tty,
+            stdin: opts.stdin,
+            width: 80,
+            height: 24,
+            ..Default::default()
+        };
         let id = run.id.clone();
         let started = tokio::task::spawn_blocking(move || rt.exec(&id, &ereq)).await;
         match started {
@@ -280,7 +297,11 @@ async fn exec(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlP
     })
 }
 
-async fn attach(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): UrlPath<(String, String, String)>, req: Request) -> Response {
+async fn attach(
+    State(k): State<Arc<Kubelet>>,
+    UrlPath((ns, pod, container)): UrlPath<(String, String, String)>,
+    req: Request,
+) -> Response {
     let opts = match RemoteCommandOptions::from_query(req.uri().query().unwrap_or("")) {
         Ok(o) => o,
         Err(e) => return status_response(400, "BadRequest", &e),
@@ -297,7 +318,8 @@ async fn attach(State(k): State<Arc<Kubelet>>, UrlPath((ns, pod, container)): Ur
         let started = tokio::task::spawn_blocking(move || rt.attach(&id, opts.stdin, opts.stdout, opts.stderr)).await;
         match started {
             Ok(Ok(s)) => {
-                let stdin_once = run.annotations.get(super::container::ANNOTATION_STDIN_ONCE).is_some_and(|v| v == "true");
+                let stdin_once =
+                    run.annotations.get(super::container::ANNOTATION_STDIN_ONCE).is_some_and(|v| v == "true");
                 bridge(session, s, None, stdin_once).await
             }
             Ok(Err(e)) => {
@@ -319,10 +341,8 @@ async fn bridge(
     close_stdin: bool,
 ) {
     use crate::runtime::container::protocol;
-    let writer = rt_session.writer();
     // Client stdin → runtime.
-    if let (Some(mut stdin), Ok(w)) = (session.take_stdin(), writer.as_ref().map(|_| ())) {
-        let _ = w;
+    if let Some(mut stdin) = session.take_stdin() {
         let mut w = match rt_session.writer() {
             Ok(w) => w,
             Err(_) => return,
@@ -401,16 +421,27 @@ async fn bridge(
     let _ = session.finish(outcome).await;
 }
 
-async fn port_forward(State(k): State<Arc<Kubelet>>, UrlPath((_ns, pod)): UrlPath<(String, String)>, req: Request) -> Response {
+async fn port_forward(
+    State(k): State<Arc<Kubelet>>,
+    UrlPath((_ns, pod)): UrlPath<(String, String)>,
+    req: Request,
+) -> Response {
     let q = query_map(&req);
     let ns = _ns;
     // Any container of the pod tells us its sandbox.
     let rt = k.runtime.clone();
     let (pns, ppod) = (ns.clone(), pod.clone());
     let uid = tokio::task::spawn_blocking(move || {
-        rt.list().unwrap_or_default().into_iter().filter(|s| {
-            s.is_alive() && s.labels.get(LABEL_POD_NAMESPACE) == Some(&pns) && s.labels.get(LABEL_POD_NAME) == Some(&ppod)
-        }).max_by_key(|s| s.created_at).and_then(|s| s.labels.get(LABEL_POD_UID).cloned())
+        rt.list()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| {
+                s.is_alive()
+                    && s.labels.get(LABEL_POD_NAMESPACE) == Some(&pns)
+                    && s.labels.get(LABEL_POD_NAME) == Some(&ppod)
+            })
+            .max_by_key(|s| s.created_at)
+            .and_then(|s| s.labels.get(LABEL_POD_UID).cloned())
     })
     .await
     .ok()
@@ -449,13 +480,19 @@ async fn connect_in_pod(sb: Option<&super::sandbox::Sandbox>, port: u16) -> std:
     let netns = sb.filter(|s| !s.host_network).map(|s| s.netns_path());
     let std_stream = tokio::task::spawn_blocking(move || -> std::io::Result<std::net::TcpStream> {
         let Some(ns) = netns else {
-            return std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(5));
+            return std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                Duration::from_secs(5),
+            );
         };
         // A thread of its own enters the namespace; the socket keeps it after the thread ends.
         std::thread::spawn(move || -> std::io::Result<std::net::TcpStream> {
             let f = std::fs::File::open(&ns)?;
             nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
-            std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(5))
+            std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                Duration::from_secs(5),
+            )
         })
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("namespace thread panicked")))
@@ -465,6 +502,3 @@ async fn connect_in_pod(sb: Option<&super::sandbox::Sandbox>, port: u16) -> std:
     std_stream.set_nonblocking(true)?;
     tokio::net::TcpStream::from_std(std_stream)
 }
-
-#[allow(dead_code)]
-fn _unused(_: &mut dyn Read) {}

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+    HostIP, Pod, PodCondition, PodIP, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -104,14 +104,22 @@ fn container_status(c: &Container, rec: Option<&Record>, default_waiting: &str) 
         st.container_id = Some(format!("{ID_PREFIX}{}", cur.id));
         if let Some(s) = cur.status.as_ref() {
             st.image = s.image.reference.clone();
-            let repo = s.image.reference.rsplit_once(':').filter(|(r, _)| !r.contains('/') || !r.ends_with(']')).map(|(r, _)| r);
+            let repo = s
+                .image
+                .reference
+                .rsplit_once(':')
+                .filter(|(r, _)| !r.contains('/') || !r.ends_with(']'))
+                .map(|(r, _)| r);
             st.image_id = match (repo, s.image.manifest_digest.is_empty()) {
                 (Some(r), false) => format!("{r}@{}", s.image.manifest_digest),
                 _ => s.image.id.clone(),
             };
         }
     }
-    let prev_terminated = rec.previous.as_ref().map(|p| ContainerState { terminated: Some(terminated(p, ID_PREFIX)), ..Default::default() });
+    let prev_terminated = rec
+        .previous
+        .as_ref()
+        .map(|p| ContainerState { terminated: Some(terminated(p, ID_PREFIX)), ..Default::default() });
     if let Some((msg, at)) = rec.start_error.as_ref() {
         st.last_state = Some(ContainerState {
             terminated: Some(ContainerStateTerminated {
@@ -133,7 +141,9 @@ fn container_status(c: &Container, rec: Option<&Record>, default_waiting: &str) 
         Some(cur) if alive(Some(cur)) => {
             let s = cur.status.as_ref();
             st.state = Some(ContainerState {
-                running: Some(ContainerStateRunning { started_at: s.and_then(|s| s.started_at.or(Some(s.created_at))).map(Time) }),
+                running: Some(ContainerStateRunning {
+                    started_at: s.and_then(|s| s.started_at.or(Some(s.created_at))).map(Time),
+                }),
                 ..Default::default()
             });
             st.last_state = prev_terminated;
@@ -143,16 +153,19 @@ fn container_status(c: &Container, rec: Option<&Record>, default_waiting: &str) 
             match rec.waiting.as_ref() {
                 Some((reason, message)) => {
                     st.state = Some(waiting(reason, Some(message.clone())));
-                    st.last_state = Some(ContainerState { terminated: Some(terminated(cur, ID_PREFIX)), ..Default::default() });
+                    st.last_state =
+                        Some(ContainerState { terminated: Some(terminated(cur, ID_PREFIX)), ..Default::default() });
                 }
                 None => {
-                    st.state = Some(ContainerState { terminated: Some(terminated(cur, ID_PREFIX)), ..Default::default() });
+                    st.state =
+                        Some(ContainerState { terminated: Some(terminated(cur, ID_PREFIX)), ..Default::default() });
                     st.last_state = prev_terminated;
                 }
             }
         }
         _ => {
-            let (reason, message) = rec.waiting.clone().map(|(r, m)| (r, Some(m))).unwrap_or((default_waiting.into(), None));
+            let (reason, message) =
+                rec.waiting.clone().map(|(r, m)| (r, Some(m))).unwrap_or((default_waiting.into(), None));
             st.state = Some(waiting(&reason, message));
             st.last_state = prev_terminated;
         }
@@ -169,11 +182,8 @@ fn condition(
     now: &jiff::Timestamp,
 ) -> PodCondition {
     let status = if ok { "True" } else { "False" };
-    let old = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == kind));
+    let old =
+        pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == kind));
     let since = match old {
         Some(o) if o.status == status => o.last_transition_time.clone(),
         _ => None,
@@ -206,8 +216,16 @@ pub fn pod_status(v: &PodView) -> PodStatus {
     }
     let initialized = incomplete.is_empty();
     let app_waiting = if initialized { "ContainerCreating" } else { "PodInitializing" };
-    let init_statuses: Vec<ContainerStatus> =
-        inits.iter().map(|c| container_status(c, v.records.get(&c.name), if v.sandbox_ready { "PodInitializing" } else { "ContainerCreating" })).collect();
+    let init_statuses: Vec<ContainerStatus> = inits
+        .iter()
+        .map(|c| {
+            container_status(
+                c,
+                v.records.get(&c.name),
+                if v.sandbox_ready { "PodInitializing" } else { "ContainerCreating" },
+            )
+        })
+        .collect();
     let mut statuses: Vec<ContainerStatus> =
         spec.containers.iter().map(|c| container_status(c, v.records.get(&c.name), app_waiting)).collect();
     statuses.sort_by(|a, b| a.name.cmp(&b.name));

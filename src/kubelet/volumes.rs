@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, DownwardAPIVolumeSource, Pod, ProjectedVolumeSource, Secret,
-    SecretVolumeSource, ServiceAccountTokenProjection,
+    ConfigMap, ConfigMapVolumeSource, DownwardAPIVolumeSource, Pod, ProjectedVolumeSource, Secret, SecretVolumeSource,
+    ServiceAccountTokenProjection,
 };
 
 use super::env::{ObjectSource, RuntimeInfo};
@@ -42,7 +42,11 @@ pub fn secret_payload(src: &SecretVolumeSource, s: Option<&Secret>) -> Result<Pa
     Ok(p)
 }
 
-pub fn downward_api_payload(_src: &DownwardAPIVolumeSource, _pod: &Pod, _info: &RuntimeInfo) -> Result<Payload, VolumeError> {
+pub fn downward_api_payload(
+    _src: &DownwardAPIVolumeSource,
+    _pod: &Pod,
+    _info: &RuntimeInfo,
+) -> Result<Payload, VolumeError> {
     Ok(Payload::default())
 }
 

@@ -20,8 +20,8 @@ use super::backoff::{Backoff, go_duration};
 use super::container::{self, LABEL_ATTEMPT, LABEL_CONTAINER_NAME, LABEL_POD_UID, RequestContext};
 use super::env::{self, RuntimeInfo};
 use super::objects::{self, PodObjects};
-use super::sandbox::{self, Sandbox};
 use super::probe::{self, ExecResult, ExecRunner, ProbeHandle, ProbeKind, ProbeReport, ProbeTarget};
+use super::sandbox::{self, Sandbox};
 use super::status;
 use crate::runtime::container::state::{ContainerState, ContainerStatus as RtStatus};
 
@@ -67,7 +67,9 @@ impl Record {
         match self.current.as_ref().and_then(|r| r.status.as_ref()) {
             None => RunState::None,
             Some(s) if s.is_alive() => RunState::Running,
-            Some(s) => RunState::Exited(s.exit_code.unwrap_or(if s.state == ContainerState::Unknown { 255 } else { 0 })),
+            Some(s) => {
+                RunState::Exited(s.exit_code.unwrap_or(if s.state == ContainerState::Unknown { 255 } else { 0 }))
+            }
         }
     }
 }
@@ -126,7 +128,8 @@ pub async fn run(k: Arc<Kubelet>, uid: String, mut rx: watch::Receiver<Option<Po
 }
 
 fn field_path(pod: &Pod, name: &str) -> String {
-    let init = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).is_some_and(|v| v.iter().any(|c| c.name == name));
+    let init =
+        pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).is_some_and(|v| v.iter().any(|c| c.name == name));
     if init { format!("spec.initContainers{{{name}}}") } else { format!("spec.containers{{{name}}}") }
 }
 
@@ -187,10 +190,15 @@ impl PodWorker {
     }
 
     fn runtime_info(&self, pod: &Pod) -> RuntimeInfo {
-        let ips: Vec<String> = self.sandbox.as_ref().map(|s| s.ips.iter().map(|i| i.to_string()).collect()).unwrap_or_default();
+        let ips: Vec<String> =
+            self.sandbox.as_ref().map(|s| s.ips.iter().map(|i| i.to_string()).collect()).unwrap_or_default();
         let (cpu, mem) = node_allocatable();
         RuntimeInfo {
-            node_name: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| self.k.cfg.node_name.clone()),
+            node_name: pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_else(|| self.k.cfg.node_name.clone()),
             pod_ip: ips.first().cloned(),
             pod_ips: ips,
             host_ip: self.k.node_ip.to_string(),
@@ -204,7 +212,11 @@ impl PodWorker {
     pub async fn sync(&mut self, pod: &Pod) -> Duration {
         if self.start_time.is_none() {
             self.start_time = Some(
-                pod.status.as_ref().and_then(|s| s.start_time.clone()).map(|t| t.0).unwrap_or_else(jiff::Timestamp::now),
+                pod.status
+                    .as_ref()
+                    .and_then(|s| s.start_time.clone())
+                    .map(|t| t.0)
+                    .unwrap_or_else(jiff::Timestamp::now),
             );
         }
         self.refresh().await;
@@ -231,9 +243,12 @@ impl PodWorker {
                 }
             }
         }
-        let objs = objects::fetch(&self.k.client, pod, pod.spec.as_ref().and_then(|s| s.enable_service_links) != Some(false)).await;
+        let objs =
+            objects::fetch(&self.k.client, pod, pod.spec.as_ref().and_then(|s| s.enable_service_links) != Some(false))
+                .await;
         // Volumes: set up once, refreshed every 30 s (ConfigMap/Secret updates, token rotation).
-        let due = self.volumes.is_none() || self.volumes_refreshed.is_none_or(|t| t.elapsed() >= Duration::from_secs(30));
+        let due =
+            self.volumes.is_none() || self.volumes_refreshed.is_none_or(|t| t.elapsed() >= Duration::from_secs(30));
         if due {
             let info = self.runtime_info(pod);
             match super::pod_volumes::setup(&self.k, pod, &objs, &info).await {
@@ -319,8 +334,11 @@ impl PodWorker {
                 }
             }
             // Terminal once nothing runs and nothing will be restarted.
-            let states: Vec<RunState> =
-                spec.containers.iter().map(|c| self.records.get(&c.name).map(Record::state).unwrap_or(RunState::None)).collect();
+            let states: Vec<RunState> = spec
+                .containers
+                .iter()
+                .map(|c| self.records.get(&c.name).map(Record::state).unwrap_or(RunState::None))
+                .collect();
             let all_exited = !states.is_empty() && states.iter().all(|s| matches!(s, RunState::Exited(_)));
             if all_exited {
                 let all_ok = states.iter().all(|s| *s == RunState::Exited(0));
@@ -336,7 +354,8 @@ impl PodWorker {
         }
         if let Some(phase) = self.terminal {
             tracing::info!(pod = %pod_label(pod), phase, "pod finished");
-            self.stop_all(pod, Duration::from_secs(spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64)).await;
+            self.stop_all(pod, Duration::from_secs(spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64))
+                .await;
             self.refresh().await;
             let (k, uid) = (self.k.clone(), self.uid.clone());
             let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
@@ -395,7 +414,8 @@ impl PodWorker {
         }
         rec.handled = Some(run.id.clone());
         rec.ready = false;
-        let tm_file = self.sandbox.as_ref().map(|sb| sb.dir.join("containers").join(&c.name).join(run.attempt.to_string()));
+        let tm_file =
+            self.sandbox.as_ref().map(|sb| sb.dir.join("containers").join(&c.name).join(run.attempt.to_string()));
         let log = run.status.as_ref().map(|s| s.log_path.clone());
         run.message = Some(termination_message(c, run, tm_file, log));
         if will_restart {
@@ -651,7 +671,8 @@ impl PodWorker {
     fn ensure_probes(&mut self, pod: &Pod) {
         let spec = pod.spec.clone().unwrap_or_default();
         let pod_ip = self.sandbox.as_ref().and_then(|s| s.pod_ip()).map(|i| i.to_string()).unwrap_or_default();
-        let all: Vec<Container> = spec.init_containers.clone().unwrap_or_default().into_iter().chain(spec.containers.clone()).collect();
+        let all: Vec<Container> =
+            spec.init_containers.clone().unwrap_or_default().into_iter().chain(spec.containers.clone()).collect();
         for c in all {
             let Some(rec) = self.records.get_mut(&c.name) else { continue };
             let Some(run) = rec.current.as_ref().filter(|r| r.status.as_ref().is_some_and(|s| s.is_alive())) else {
@@ -674,9 +695,18 @@ impl PodWorker {
                 }
                 None => {
                     rec.started = true;
-                    for (kind, p) in [(ProbeKind::Liveness, c.liveness_probe.clone()), (ProbeKind::Readiness, c.readiness_probe.clone())] {
+                    for (kind, p) in [
+                        (ProbeKind::Liveness, c.liveness_probe.clone()),
+                        (ProbeKind::Readiness, c.readiness_probe.clone()),
+                    ] {
                         if let Some(p) = p {
-                            rec.probes.push(probe::spawn_worker(kind, p, target(), exec.clone(), self.probe_tx.clone()));
+                            rec.probes.push(probe::spawn_worker(
+                                kind,
+                                p,
+                                target(),
+                                exec.clone(),
+                                self.probe_tx.clone(),
+                            ));
                         }
                     }
                 }
@@ -713,10 +743,19 @@ impl PodWorker {
                         rec.started = true;
                         let exec: Arc<dyn ExecRunner> = Arc::new(RuntimeExec { k: self.k.clone(), id: run_id });
                         let started_at = tokio::time::Instant::now();
-                        for (kind, p) in [(ProbeKind::Liveness, c.liveness_probe.clone()), (ProbeKind::Readiness, c.readiness_probe.clone())] {
+                        for (kind, p) in [
+                            (ProbeKind::Liveness, c.liveness_probe.clone()),
+                            (ProbeKind::Readiness, c.readiness_probe.clone()),
+                        ] {
                             if let Some(p) = p {
                                 let target = ProbeTarget { pod_ip: pod_ip.clone(), container: c.clone(), started_at };
-                                rec.probes.push(probe::spawn_worker(kind, p, target, exec.clone(), self.probe_tx.clone()));
+                                rec.probes.push(probe::spawn_worker(
+                                    kind,
+                                    p,
+                                    target,
+                                    exec.clone(),
+                                    self.probe_tx.clone(),
+                                ));
                             }
                         }
                     }
@@ -733,7 +772,12 @@ impl PodWorker {
                         let field = field_path(pod, &c.name);
                         self.k
                             .recorder
-                            .normal(pod, Some(&field), "Killing", format!("Container {} failed {which} probe, will be restarted", c.name))
+                            .normal(
+                                pod,
+                                Some(&field),
+                                "Killing",
+                                format!("Container {} failed {which} probe, will be restarted", c.name),
+                            )
                             .await;
                         let rt = self.k.runtime.clone();
                         tokio::task::spawn_blocking(move || {
@@ -758,7 +802,10 @@ impl PodWorker {
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(self.k.client.clone(), &ns);
         let patch = json!({"metadata": {"uid": self.uid}, "status": value});
-        match api.patch_status(pod.metadata.name.as_deref().unwrap_or(""), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch_status(pod.metadata.name.as_deref().unwrap_or(""), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => self.last_status = Some(comparable),
             Err(e) => tracing::debug!(pod = %pod_label(pod), error = %e, "status update failed"),
         }
@@ -838,7 +885,8 @@ impl ExecRunner for RuntimeExec {
                 let session = rt.exec(&id, &req).map_err(|e| e.to_string())?;
                 let (mut out, err, st) = session.collect(&[]).map_err(|e| e.to_string())?;
                 out.extend_from_slice(&err);
-                let code = st.map(|s| s.exit_code).ok_or_else(|| "the exec session ended without a status".to_string())?;
+                let code =
+                    st.map(|s| s.exit_code).ok_or_else(|| "the exec session ended without a status".to_string())?;
                 Ok((code, out))
             });
             match tokio::time::timeout(timeout, run).await {
@@ -855,7 +903,10 @@ fn node_allocatable() -> (u64, u64) {
     let cpus = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_string())))
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_string()))
+        })
         .and_then(|kb| kb.parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .unwrap_or(0);
