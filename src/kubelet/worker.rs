@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod, PodStatus};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 use tokio::sync::watch;
@@ -560,6 +560,15 @@ impl PodWorker {
             rec.start_error = None;
             rec.waiting = None;
             self.k.recorder.normal(pod, Some(&field), "Started", format!("Started container {}", c.name)).await;
+            if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.clone())
+                && let Err(msg) = self.run_hook(c, &h, &id, Duration::from_secs(30)).await
+            {
+                self.k.recorder.warning(pod, Some(&field), "FailedPostStartHook", msg).await;
+                let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30).max(0);
+                let rt = self.k.runtime.clone();
+                let sid = id.clone();
+                let _ = blocking(move || rt.stop(&sid, Duration::from_secs(grace as u64))).await;
+            }
         }
         self.refresh().await;
     }
@@ -592,10 +601,28 @@ impl PodWorker {
                 }
                 let field = field_path(pod, name);
                 self.k.recorder.normal(pod, Some(&field), "Killing", format!("Stopping container {name}")).await;
-                let rt = self.k.runtime.clone();
-                let id = run.id.clone();
-                let left = deadline.saturating_duration_since(Instant::now());
-                tasks.push(tokio::task::spawn_blocking(move || rt.stop(&id, left)));
+                let spec_c = spec
+                    .init_containers
+                    .iter()
+                    .flatten()
+                    .chain(spec.containers.iter())
+                    .find(|c| &c.name == name)
+                    .cloned();
+                let hook = spec_c.as_ref().and_then(|c| c.lifecycle.as_ref()).and_then(|l| l.pre_stop.clone());
+                let (k, id, pod_ip) = (self.k.clone(), run.id.clone(), self.pod_ip());
+                let (pod2, field2) = (pod.clone(), field.clone());
+                tasks.push(tokio::spawn(async move {
+                    if let (Some(h), Some(c)) = (hook, spec_c) {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if let Err(msg) = run_hook(&k, &pod_ip, &c, &h, &id, left).await {
+                            k.recorder.warning(&pod2, Some(&field2), "FailedPreStopHook", msg).await;
+                        }
+                    }
+                    let left =
+                        deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1).min(grace));
+                    let rt = k.runtime.clone();
+                    let _ = tokio::task::spawn_blocking(move || rt.stop(&id, left)).await;
+                }));
             }
             for t in tasks {
                 let _ = t.await;
@@ -664,6 +691,14 @@ impl PodWorker {
                 tracing::debug!(error = %e, "final pod delete");
             }
         }
+    }
+
+    fn pod_ip(&self) -> String {
+        self.sandbox.as_ref().and_then(|s| s.pod_ip()).map(|i| i.to_string()).unwrap_or_default()
+    }
+
+    async fn run_hook(&self, c: &Container, h: &LifecycleHandler, id: &str, timeout: Duration) -> Result<(), String> {
+        run_hook(&self.k, &self.pod_ip(), c, h, id, timeout).await
     }
 
     /// Probe workers for every running container that has probes: the startup probe first,
@@ -867,6 +902,43 @@ pub fn log_tail(path: &std::path::Path, lines: usize, bytes: usize) -> String {
         tail = tail[cut..].to_string();
     }
     tail
+}
+
+/// Run a lifecycle hook (exec, httpGet, tcpSocket or sleep) against a running container.
+async fn run_hook(
+    k: &Arc<Kubelet>,
+    pod_ip: &str,
+    c: &Container,
+    h: &LifecycleHandler,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    if let Some(s) = &h.sleep {
+        tokio::time::sleep(Duration::from_secs(s.seconds.max(0) as u64).min(timeout)).await;
+        return Ok(());
+    }
+    let p = k8s_openapi::api::core::v1::Probe {
+        exec: h.exec.clone(),
+        http_get: h.http_get.clone(),
+        tcp_socket: h.tcp_socket.clone(),
+        timeout_seconds: Some(timeout.as_secs().clamp(1, i32::MAX as u64) as i32),
+        ..Default::default()
+    };
+    let exec = RuntimeExec { k: k.clone(), id: id.to_string() };
+    match probe::run_once(&p, pod_ip, c, &exec).await {
+        probe::ProbeOutcome::Success | probe::ProbeOutcome::Warning(_) => Ok(()),
+        probe::ProbeOutcome::Failure(m) | probe::ProbeOutcome::Unknown(m) => {
+            let what = if h.exec.is_some() { "Exec" } else { "HTTP" };
+            Err(format!("{what} lifecycle hook ({}) for Container \"{}\" failed - error: {m}", hook_desc(h), c.name))
+        }
+    }
+}
+
+fn hook_desc(h: &LifecycleHandler) -> String {
+    if let Some(e) = &h.exec {
+        return format!("{:?}", e.command.clone().unwrap_or_default());
+    }
+    h.http_get.as_ref().map(|g| g.path.clone().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Exec probes and hooks through the runtime.
