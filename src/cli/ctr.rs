@@ -249,7 +249,7 @@ fn cmd_run(manager: &Manager, paths: &RuntimePaths, a: RunArgs) -> anyhow::Resul
         resources.memory_limit = Some(parse_bytes(m).map_err(|e| anyhow!("--memory: {e}"))?);
     }
     if let Some(c) = a.cpus {
-        if !(c > 0.0) {
+        if c.is_nan() || c <= 0.0 {
             return Err(anyhow!("--cpus must be above 0"));
         }
         resources = resources.with_cpus(c);

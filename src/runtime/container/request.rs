@@ -174,7 +174,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 /// Bytes as Kubernetes writes quantities: `64Mi`, `1Gi`, `1500` when not a whole unit.
 pub fn format_bytes(n: u64) -> String {
     for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{}{unit}", n / size);
         }
     }

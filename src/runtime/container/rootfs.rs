@@ -87,7 +87,7 @@ pub fn mount_points() -> Vec<PathBuf> {
 
 pub fn is_mount_point(path: &Path) -> bool {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    mount_points().iter().any(|m| *m == abs)
+    mount_points().contains(&abs)
 }
 
 /// Mount points at or below `prefix`.
