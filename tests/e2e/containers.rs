@@ -228,17 +228,17 @@ fn env_user_and_workdir() {
     let c = Ctr::new();
     let script = "echo \"$FOO|$HOME|$HOSTNAME\"; id; pwd; ls -ld . | cut -c1-10; hostname";
     let out = c.ok(&[
-        "run", "--rm", "-e", "FOO=bar", "-u", "www-data", "-w", "/srv/new", "busybox", "who", "--", "sh", "-c", script,
+        "run", "--rm", "-e", "FOO=bar", "-u", "app", "-w", "/srv/new", "busybox", "who", "--", "sh", "-c", script,
     ]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "bar|/var/www|who");
-    assert_eq!(lines[1], "uid=33(www-data) gid=33(www-data) groups=50(staff)");
+    assert_eq!(lines[0], "bar|/home/app|who");
+    assert_eq!(lines[1], "uid=1000(app) gid=1000(app)");
     assert_eq!(lines[2], "/srv/new");
     assert_eq!(lines[4], "who");
     let out = c.ok(&["run", "--rm", "-u", "1234:5678", "busybox", "num", "--", "id"]);
     assert_eq!(out.trim(), "uid=1234 gid=5678");
-    let out = c.ok(&["run", "--rm", "-u", "nobody:staff", "busybox", "grp", "--", "id", "-g"]);
-    assert_eq!(out.trim(), "50");
+    let out = c.ok(&["run", "--rm", "-u", "nobody:app", "busybox", "grp", "--", "id", "-g"]);
+    assert_eq!(out.trim(), "1000");
     // Read-only root, a read-only bind mount, and the default capability set.
     let share = c.dir.path().join("share");
     std::fs::create_dir(&share).unwrap();
