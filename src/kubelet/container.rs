@@ -228,7 +228,7 @@ pub fn request(ctx: &RequestContext) -> Result<ContainerRequest, ConfigError> {
         let source = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             Some(sub) => {
                 let sub = expand_sub_path(sub, &ctx.env);
-                super::volumes::sub_path(dir, &sub).map_err(|e| ConfigError(e.to_string()))?
+                super::volumes::sub_path(dir, &sub).map_err(|e| ConfigError(e.for_mount(&m.name, &c.name)))?
             }
             None => dir.clone(),
         };
