@@ -348,6 +348,11 @@ impl PodWorker {
                     _ => false,
                 };
                 if done {
+                    // A container that exited during this sync's start has not been looked at
+                    // yet: read its termination message before the status becomes final.
+                    for c in spec.containers.clone() {
+                        self.mark_exit_handled(pod, &c, false).await;
+                    }
                     self.terminal = Some(if all_ok { "Succeeded" } else { "Failed" });
                 }
             }

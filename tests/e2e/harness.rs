@@ -14,6 +14,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
+    /// With the node agent: its kubelet port and pod CIDR.
+    agent: Option<(u16, String)>,
 }
 
 fn free_port() -> u16 {
@@ -24,7 +26,21 @@ impl Server {
     /// Start a control-plane-only server and wait until it is ready.
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Server { port: free_port(), dir, child: None };
+        let mut s = Server { port: free_port(), dir, child: None, agent: None };
+        s.spawn();
+        s
+    }
+
+    /// Start a server that runs pods (its own kubelet port and a pod CIDR no other test
+    /// server in this process uses), with the busybox test image imported. Needs root.
+    #[allow(dead_code)]
+    pub fn start_with_agent() -> Server {
+        static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cidr = format!("10.{}.0.0/16", 200 + (std::process::id() % 11) * 5 + u32::from(n % 5));
+        let mut s = Server { port: free_port(), dir, child: None, agent: Some((free_port(), cidr)) };
+        crate::testimages::import_busybox(&s.data_dir());
         s.spawn();
         s
     }
@@ -39,7 +55,7 @@ impl Server {
 
     /// The arguments the server is started with.
     pub fn args(&self) -> Vec<String> {
-        vec![
+        let mut args: Vec<String> = vec![
             "server".into(),
             "--data-dir".into(),
             self.data_dir().display().to_string(),
@@ -49,10 +65,16 @@ impl Server {
             "127.0.0.1".into(),
             "--write-kubeconfig".into(),
             self.kubeconfig().display().to_string(),
-            "--disable-agent".into(),
             "--node-name".into(),
             "test-node".into(),
-        ]
+        ];
+        match &self.agent {
+            None => args.push("--disable-agent".into()),
+            Some((port, cidr)) => {
+                args.extend(["--kubelet-port".into(), port.to_string(), "--cluster-cidr".into(), cidr.clone()]);
+            }
+        }
+        args
     }
 
     fn spawn(&mut self) {

@@ -16,6 +16,7 @@ mod kubectl_read;
 mod kubectl_write;
 mod metadata;
 mod patch;
+mod pods;
 mod restart;
 mod scheduler;
 mod serviceaccounts;
