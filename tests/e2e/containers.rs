@@ -263,6 +263,22 @@ fn env_user_and_workdir() {
 }
 
 #[test]
+fn seccomp_default_profile_filters_syscalls() {
+    let c = Ctr::new();
+    // `unshare -U` needs no capability, but the default profile (like containerd's) refuses
+    // unshare(2) to a container without CAP_SYS_ADMIN.
+    let script = "grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null; echo unshare=$?";
+    let confined = c.ok(&["run", "--rm", "--seccomp-default", "busybox", "sc1", "--", "sh", "-c", script]);
+    assert!(confined.contains("Seccomp:\t2") && confined.contains("unshare=1"), "{confined}");
+    let open = c.ok(&["run", "--rm", "busybox", "sc2", "--", "sh", "-c", script]);
+    assert!(open.contains("Seccomp:\t0") && open.contains("unshare=0"), "{open}");
+    // A privileged container is never confined.
+    let privileged =
+        c.ok(&["run", "--rm", "--seccomp-default", "--privileged", "busybox", "sc3", "--", "sh", "-c", script]);
+    assert!(privileged.contains("Seccomp:\t0"), "{privileged}");
+}
+
+#[test]
 fn memory_limit_is_enforced_and_oom_kills_reported() {
     let c = Ctr::new();
     let out =

@@ -38,7 +38,9 @@ impl Server {
         static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = tempfile::tempdir().expect("tempdir");
-        let cidr = format!("10.{}.0.0/16", 200 + (std::process::id() % 11) * 5 + u32::from(n % 5));
+        // A /20 per server: 16 servers of this process never share one, and other test
+        // processes (another pid) use other /16s.
+        let cidr = format!("10.{}.{}.0/20", 200 + std::process::id() % 50, u32::from(n % 16) * 16);
         let mut s = Server { port: free_port(), dir, child: None, agent: Some((free_port(), cidr)) };
         crate::testimages::import_busybox(&s.data_dir());
         s.spawn();
