@@ -25,6 +25,16 @@ pub enum Command {
     /// Internal: the helper process that owns one container
     #[command(hide = true)]
     Shim(ShimArgs),
+    /// Internal: PID 1 of a pod's shared process namespace
+    #[command(hide = true)]
+    Pidns(PidnsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PidnsArgs {
+    /// The pod's uid (only to tell the process apart)
+    #[arg(long)]
+    pub pod: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -119,6 +129,7 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Shim(args) if args.cleanup => crate::runtime::container::shim::cleanup(&args.data_dir, &args.id),
         Command::Shim(args) => crate::runtime::container::shim::run(&args.data_dir, &args.id),
+        Command::Pidns(_) => crate::kubelet::pidns::hold(),
         Command::Server(args) => {
             let cfg = match ServerConfig::resolve(&args) {
                 Ok(c) => c,

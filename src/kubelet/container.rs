@@ -106,6 +106,16 @@ pub fn pod_cgroup(pod: &Pod) -> String {
     }
 }
 
+/// Remove a pod's (empty) cgroup from every hierarchy, whatever its QoS class was.
+pub fn remove_pod_cgroups(paths: &crate::runtime::paths::RuntimePaths, uid: &str) {
+    for qos in ["kubepods", "kubepods/burstable", "kubepods/besteffort"] {
+        crate::runtime::container::cgroups::remove_parent_if_empty(&format!(
+            "/{}/{qos}/pod{uid}",
+            paths.cgroup_parent()
+        ));
+    }
+}
+
 /// Cgroup limits from a container's resources: CPU shares from the request (2 when none),
 /// quota from the limit over a 100 ms period, memory limit.
 pub fn resources(c: &Container) -> Resources {
@@ -257,7 +267,11 @@ pub fn request(ctx: &RequestContext) -> Result<ContainerRequest, ConfigError> {
     } else {
         NamespaceMode::Path(sb.ipc_ns())
     };
-    let pid = if spec.host_pid.unwrap_or(false) { NamespaceMode::Host } else { NamespaceMode::Private };
+    let pid = match sb.pid_ns() {
+        _ if spec.host_pid.unwrap_or(false) => NamespaceMode::Host,
+        Some(path) => NamespaceMode::Path(path),
+        None => NamespaceMode::Private,
+    };
 
     let labels: BTreeMap<String, String> = [
         (LABEL_POD_UID, uid.clone()),

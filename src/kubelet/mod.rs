@@ -1,11 +1,13 @@
 //! The node agent: registers this machine as a Node, keeps its Lease, and runs
-//! the pods bound to it.
+//! the pods bound to it and the static pods of its manifests folder.
 //!
 //! ```text
 //! pods.rs      watches this node's pods, one worker per pod, adoption and orphan cleanup
+//! static_pods.rs  static pods from <data-dir>/agent/pod-manifests/ and their mirror pods
 //! worker.rs    a pod's life: sandbox, volumes, init/sidecar/app containers, restarts, termination
 //! status.rs    the pod status from what the worker knows (phase, conditions, container states)
 //! sandbox.rs   network/IPC/UTS namespaces, CNI, /etc/hosts, resolv.conf, /dev/shm
+//! pidns.rs     the holder of a pod's shared PID namespace (shareProcessNamespace)
 //! container.rs pod container → runtime request (security context, resources, mounts)
 //! pod_volumes.rs  a pod's volumes as directories (emptyDir, hostPath, configMap, secret, …)
 //! images.rs    imagePullPolicy, pulls with back-off
@@ -23,11 +25,13 @@ pub mod events;
 pub mod images;
 pub mod node;
 pub mod objects;
+pub mod pidns;
 pub mod pod_volumes;
 pub mod pods;
 pub mod probe;
 pub mod sandbox;
 pub mod server;
+pub mod static_pods;
 pub mod status;
 pub mod volumes;
 pub mod worker;
@@ -59,6 +63,8 @@ pub struct KubeletConfig {
     pub max_pods: u32,
     /// The cluster CA: clients of the kubelet endpoint must present a certificate it signed.
     pub ca_pem: String,
+    /// registries.yaml for pulls (k3s's `--private-registry`): mirrors, auth and TLS.
+    pub private_registry: PathBuf,
 }
 
 /// What every part of the agent shares.
@@ -76,6 +82,8 @@ pub struct Kubelet {
     pub logs_dir: PathBuf,
     pub image_backoff: images::PullBackoff,
     pub tokens: pod_volumes::TokenCache,
+    /// Static pods and their mirror pods.
+    pub static_pods: static_pods::StaticPods,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +103,10 @@ impl Kubelet {
 pub async fn run(client: kube::Client, cfg: KubeletConfig) -> Result<(), KubeletError> {
     let paths = RuntimePaths::new(&cfg.data_dir);
     let node_ip = cfg.addresses.first().copied().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let manifests = static_pods::manifest_dir(&paths.data_dir);
+    if let Err(e) = std::fs::create_dir_all(&manifests) {
+        tracing::warn!(dir = %manifests.display(), error = %e, "cannot make the static pod manifests folder");
+    }
     let images = ImageStore::open(&paths).map_err(|e| KubeletError::Setup(format!("image store: {e}")))?;
     let images = Arc::new(images);
     {
@@ -145,6 +157,7 @@ pub async fn run(client: kube::Client, cfg: KubeletConfig) -> Result<(), Kubelet
         cfg,
         image_backoff: Default::default(),
         tokens: Default::default(),
+        static_pods: Default::default(),
     });
     {
         let (k, ca) = (kubelet.clone(), kubelet.cfg.ca_pem.clone());

@@ -122,6 +122,12 @@ pub async fn setup(
                 let size = ed.size_limit.as_ref().and_then(|q| parse_quantity(&q.0)).map(|b| b as u64);
                 mount_tmpfs(&dir, size).map_err(fail)?;
             }
+            if let Some(gid) = fs_group {
+                // As SetVolumeOwnership: group-owned by fsGroup, setgid so new files inherit it.
+                nix::unistd::chown(&dir, None, Some(nix::unistd::Gid::from_raw(gid)))
+                    .map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+                make_dir(&dir, 0o2777).map_err(fail)?;
+            }
             dir
         } else if let Some(hp) = &v.host_path {
             let path = PathBuf::from(&hp.path);
@@ -173,4 +179,41 @@ pub async fn setup(
         out.insert(v.name.clone(), dir);
     }
     Ok(out)
+}
+
+/// The eviction message when a disk-backed emptyDir holds more than its `sizeLimit`, as the
+/// kubelet's eviction manager words it. (A memory-backed one is a tmpfs of that size: writes
+/// beyond it fail with ENOSPC instead.)
+pub fn empty_dir_over_limit(pod: &Pod, volumes: &BTreeMap<String, PathBuf>) -> Option<String> {
+    for v in pod.spec.as_ref()?.volumes.iter().flatten() {
+        let Some(ed) = &v.empty_dir else { continue };
+        if ed.medium.as_deref() == Some("Memory") {
+            continue;
+        }
+        let Some(limit) = ed.size_limit.as_ref() else { continue };
+        let Some(bytes) = parse_quantity(&limit.0) else { continue };
+        let Some(dir) = volumes.get(&v.name) else { continue };
+        if disk_usage(dir) as f64 > bytes {
+            return Some(format!("Usage of EmptyDir volume \"{}\" exceeds the limit \"{}\". ", v.name, limit.0));
+        }
+    }
+    None
+}
+
+/// Bytes a directory tree takes on disk (allocated blocks, like `du`), not following links.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(md) = e.path().symlink_metadata() else { continue };
+            total += md.blocks() * 512;
+            if md.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    total
 }

@@ -40,6 +40,8 @@ pub struct Sandbox {
     pub host_network: bool,
     pub host_ipc: bool,
     pub dir: PathBuf,
+    /// With `shareProcessNamespace`: the host pid of the namespace's PID 1 (see pidns.rs).
+    pub pid_holder: Option<i32>,
 }
 
 /// What the node tells every sandbox.
@@ -75,6 +77,10 @@ impl Sandbox {
     }
     pub fn shm(&self) -> PathBuf {
         self.dir.join("shm")
+    }
+    /// The shared PID namespace, with `shareProcessNamespace`.
+    pub fn pid_ns(&self) -> Option<PathBuf> {
+        self.pid_holder.map(|p| PathBuf::from(format!("/proc/{p}/ns/pid")))
     }
     fn record(&self) -> PathBuf {
         self.dir.join("sandbox.json")
@@ -147,12 +153,18 @@ fn host_ports(pod: &Pod) -> Vec<PortMapping> {
 /// Create (or find again) the sandbox of a pod.
 pub fn ensure(cfg: &SandboxConfig, cni: &Cni, pod: &Pod) -> Result<Sandbox, SandboxError> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
-    if let Some(sb) = load(cfg, &uid)
+    let spec = pod.spec.clone().unwrap_or_default();
+    let share_pid = spec.share_process_namespace.unwrap_or(false) && !spec.host_pid.unwrap_or(false);
+    if let Some(mut sb) = load(cfg, &uid)
         && (sb.host_network || netns::exists(&sb.netns))
     {
+        if share_pid && !sb.pid_holder.is_some_and(|p| super::pidns::alive(p, &uid)) {
+            // The namespace ended (its PID 1 was killed): a new one for the restarted containers.
+            sb.pid_holder = Some(super::pidns::spawn(&uid).map_err(|e| SandboxError::Setup(e.to_string()))?);
+            record(&sb)?;
+        }
         return Ok(sb);
     }
-    let spec = pod.spec.clone().unwrap_or_default();
     let host_network = spec.host_network.unwrap_or(false);
     let host_ipc = spec.host_ipc.unwrap_or(false);
     let dir = pod_dir(cfg, &uid);
@@ -167,6 +179,7 @@ pub fn ensure(cfg: &SandboxConfig, cni: &Cni, pod: &Pod) -> Result<Sandbox, Sand
         host_network,
         host_ipc,
         dir: dir.clone(),
+        pid_holder: None,
     };
     let hostname = if host_network { nix::unistd::gethostname().ok() } else { None }
         .map(|h| h.to_string_lossy().into_owned())
@@ -193,11 +206,19 @@ pub fn ensure(cfg: &SandboxConfig, cni: &Cni, pod: &Pod) -> Result<Sandbox, Sand
         }
     }
     write_dns_files(cfg, &sb, pod).map_err(|e| setup("writing /etc/hosts and /etc/resolv.conf", &e))?;
-    let tmp = dir.join("sandbox.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&sb).unwrap_or_default())
-        .and_then(|_| std::fs::rename(&tmp, sb.record()))
-        .map_err(|e| setup("recording the sandbox", &e))?;
+    if share_pid {
+        sb.pid_holder = Some(super::pidns::spawn(&uid).map_err(|e| setup("creating the PID namespace", &e))?);
+    }
+    record(&sb)?;
     Ok(sb)
+}
+
+/// Write `sandbox.json`, atomically.
+fn record(sb: &Sandbox) -> Result<(), SandboxError> {
+    let tmp = sb.dir.join("sandbox.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(sb).unwrap_or_default())
+        .and_then(|_| std::fs::rename(&tmp, sb.record()))
+        .map_err(|e| SandboxError::Setup(format!("recording the sandbox: {e}")))
 }
 
 /// Remove the network (CNI DEL, netns), the namespaces and mounts of a sandbox. Leaves the pod
@@ -207,6 +228,9 @@ pub fn stop(cfg: &SandboxConfig, cni: &Cni, uid: &str) -> Result<(), SandboxErro
     let sb = load(cfg, uid);
     let name = sb.as_ref().map(|s| s.netns.clone()).unwrap_or_else(|| netns_name(cfg, uid));
     let host_network = sb.as_ref().is_some_and(|s| s.host_network);
+    if let Some(pid) = sb.as_ref().and_then(|s| s.pid_holder) {
+        super::pidns::stop(pid, uid);
+    }
     if !host_network {
         cni.del(uid, &netns::path(&name)).map_err(|e| SandboxError::Network(e.to_string()))?;
         netns::delete(&name).map_err(|e| SandboxError::Network(e.to_string()))?;

@@ -22,6 +22,8 @@ pub struct PodView<'a> {
     pub host_ip: String,
     pub start_time: Option<jiff::Timestamp>,
     pub volumes_ready: bool,
+    /// Why the kubelet evicted the pod (its status message; reason `Evicted`).
+    pub evicted: Option<&'a str>,
 }
 
 /// A status with the timestamps of conditions removed, to tell real changes apart.
@@ -262,6 +264,12 @@ pub fn pod_status(v: &PodView) -> PodStatus {
     conditions.push(condition(pod, "Ready", ready, Some(reason), msg.clone(), &now));
     conditions.push(condition(pod, "ContainersReady", ready, Some(reason), msg, &now));
     conditions.push(scheduled.unwrap_or_else(|| condition(pod, "PodScheduled", true, None, None, &now)));
+    if let Some(msg) = v.evicted {
+        let mut c = condition(pod, "DisruptionTarget", true, None, None, &now);
+        c.reason = Some("TerminationByKubelet".into());
+        c.message = Some(msg.to_string());
+        conditions.push(c);
+    }
     let ips: Vec<String> = v.sandbox.map(|s| s.ips.iter().map(|i| i.to_string()).collect()).unwrap_or_default();
     PodStatus {
         phase: Some(phase),
@@ -274,6 +282,8 @@ pub fn pod_status(v: &PodView) -> PodStatus {
         container_statuses: Some(statuses),
         init_container_statuses: if inits.is_empty() { None } else { Some(init_statuses) },
         qos_class: Some(super::container::qos_class(pod).to_string()),
+        reason: v.evicted.map(|_| "Evicted".to_string()),
+        message: v.evicted.map(str::to_string),
         ..Default::default()
     }
 }

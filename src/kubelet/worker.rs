@@ -25,6 +25,9 @@ use super::sandbox::{self, Sandbox};
 use super::status;
 use crate::runtime::container::state::{ContainerState, ContainerStatus as RtStatus};
 
+/// How long a container that could not be configured or created waits before the next try.
+const CONFIG_RETRY: Duration = Duration::from_secs(10);
+
 /// One run of a container.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -51,6 +54,9 @@ pub struct Record {
     pub started: bool,
     /// A start that failed in the runtime: shown as a terminated last state (StartError, 128).
     pub start_error: Option<(String, jiff::Timestamp)>,
+    /// After a config or create error, the next try is not before this (as the real kubelet's
+    /// pod worker back-off: a missing ConfigMap is retried every 10 s, not every sync).
+    pub retry_at: Option<Instant>,
     /// The run the probe workers below watch, and the workers (dropped: stopped).
     probes_for: Option<String>,
     probes: Vec<ProbeHandle>,
@@ -94,6 +100,9 @@ pub struct PodWorker {
     last_status: Option<serde_json::Value>,
     /// Set once the pod reached Succeeded or Failed.
     terminal: Option<&'static str>,
+    /// Set when the pod was evicted (an emptyDir over its sizeLimit): the status message.
+    evicted: Option<String>,
+    storage_checked: Option<Instant>,
     start_time: Option<jiff::Timestamp>,
     probe_tx: tokio::sync::mpsc::Sender<ProbeReport>,
 }
@@ -184,6 +193,8 @@ impl PodWorker {
             volumes_refreshed: None,
             last_status: None,
             terminal: None,
+            evicted: None,
+            storage_checked: None,
             start_time: None,
             probe_tx,
         }
@@ -219,6 +230,21 @@ impl PodWorker {
                     .unwrap_or_else(jiff::Timestamp::now),
             );
         }
+        // A pod the API already shows finished (by an earlier process of ours) never runs again.
+        if self.terminal.is_none()
+            && let Some(st) = pod.status.as_ref()
+        {
+            match st.phase.as_deref() {
+                Some("Succeeded") => self.terminal = Some("Succeeded"),
+                Some("Failed") => {
+                    self.terminal = Some("Failed");
+                    if st.reason.as_deref() == Some("Evicted") {
+                        self.evicted = st.message.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
         self.refresh().await;
         if self.terminal.is_some() {
             self.write_status(pod).await;
@@ -243,15 +269,16 @@ impl PodWorker {
                 }
             }
         }
-        let objs =
-            objects::fetch(&self.k.client, pod, pod.spec.as_ref().and_then(|s| s.enable_service_links) != Some(false))
-                .await;
+        // The ConfigMaps, Secrets and Services the pod refers to: read only when needed (a
+        // volume refresh or a container start), not on every sync of a running pod.
+        let mut objs: Option<PodObjects> = None;
         // Volumes: set up once, refreshed every 30 s (ConfigMap/Secret updates, token rotation).
         let due =
             self.volumes.is_none() || self.volumes_refreshed.is_none_or(|t| t.elapsed() >= Duration::from_secs(30));
         if due {
             let info = self.runtime_info(pod);
-            match super::pod_volumes::setup(&self.k, pod, &objs, &info).await {
+            let objs = self.objects(pod, &mut objs).await;
+            match super::pod_volumes::setup(&self.k, pod, objs, &info).await {
                 Ok(v) => {
                     self.volumes = Some(v);
                     self.volume_error = None;
@@ -267,6 +294,25 @@ impl PodWorker {
                         return Duration::from_secs(2);
                     }
                 }
+            }
+        }
+        // Local storage limits, checked every 10 s as the eviction manager does.
+        if self.storage_checked.is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+            && let Some(vols) = self.volumes.clone()
+        {
+            self.storage_checked = Some(Instant::now());
+            let p = pod.clone();
+            if let Some(msg) = blocking(move || super::pod_volumes::empty_dir_over_limit(&p, &vols)).await {
+                tracing::info!(pod = %pod_label(pod), reason = %msg, "evicting the pod");
+                self.k.recorder.warning(pod, None, "Evicted", msg.clone()).await;
+                self.evicted = Some(msg);
+                self.terminal = Some("Failed");
+                self.stop_all(pod, Duration::ZERO).await;
+                self.refresh().await;
+                let (k, uid) = (self.k.clone(), self.uid.clone());
+                let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
+                self.write_status(pod).await;
+                return Duration::from_secs(10);
             }
         }
         let spec = pod.spec.clone().unwrap_or_default();
@@ -297,14 +343,14 @@ impl PodWorker {
                         initialized = false;
                         break;
                     }
-                    self.start(pod, c, &objs).await;
+                    self.start(pod, c, &mut objs).await;
                     if !sidecar || self.records.get(&c.name).map(Record::state) != Some(RunState::Running) {
                         initialized = false;
                         break;
                     }
                 }
                 RunState::None => {
-                    self.start(pod, c, &objs).await;
+                    self.start(pod, c, &mut objs).await;
                     let running = self.records.get(&c.name).map(Record::state) == Some(RunState::Running);
                     if !(sidecar && running) {
                         initialized = false;
@@ -319,7 +365,7 @@ impl PodWorker {
                 let state = self.records.get(&c.name).map(Record::state).unwrap_or(RunState::None);
                 match state {
                     RunState::Running => {}
-                    RunState::None => self.start(pod, c, &objs).await,
+                    RunState::None => self.start(pod, c, &mut objs).await,
                     RunState::Exited(code) => {
                         let restart = match policy.as_str() {
                             "Never" => false,
@@ -328,7 +374,7 @@ impl PodWorker {
                         };
                         self.mark_exit_handled(pod, c, restart).await;
                         if restart {
-                            self.start(pod, c, &objs).await;
+                            self.start(pod, c, &mut objs).await;
                         }
                     }
                 }
@@ -369,6 +415,9 @@ impl PodWorker {
             self.ensure_probes(pod);
         }
         for r in self.records.values() {
+            if let Some(at) = r.retry_at {
+                wait = wait.min(at.saturating_duration_since(Instant::now()) + Duration::from_millis(50));
+            }
             if let Some(left) = r.backoff.remaining(Instant::now())
                 && r.waiting.as_ref().is_some_and(|w| w.0 == "CrashLoopBackOff")
             {
@@ -431,7 +480,15 @@ impl PodWorker {
     }
 
     /// Start the next run of a container (unless backing off), recording why not otherwise.
-    async fn start(&mut self, pod: &Pod, c: &Container, objs: &PodObjects) {
+    async fn objects<'a>(&self, pod: &Pod, cache: &'a mut Option<PodObjects>) -> &'a PodObjects {
+        if cache.is_none() {
+            let links = pod.spec.as_ref().and_then(|s| s.enable_service_links) != Some(false);
+            *cache = Some(objects::fetch(&self.k.client, pod, links).await);
+        }
+        cache.as_ref().expect("just fetched")
+    }
+
+    async fn start(&mut self, pod: &Pod, c: &Container, objs: &mut Option<PodObjects>) {
         let field = field_path(pod, &c.name);
         let rec = self.records.entry(c.name.clone()).or_default();
         if let Some(_left) = rec.backoff.remaining(Instant::now()) {
@@ -456,6 +513,10 @@ impl PodWorker {
             }
             return;
         }
+        if rec.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        rec.retry_at = None;
         let attempt = rec.next_attempt();
         let Some(sb) = self.sandbox.clone() else { return };
         let Some(volumes) = self.volumes.clone() else { return };
@@ -468,12 +529,13 @@ impl PodWorker {
             }
         };
         let info = self.runtime_info(pod);
+        let objs = self.objects(pod, objs).await;
         let env = match env::container_env(pod, c, &objs.services, objs, &info) {
             Ok(e) => e,
             Err(e) => {
                 let msg = e.to_string();
                 self.k.recorder.warning(pod, Some(&field), "Failed", format!("Error: {msg}")).await;
-                self.set_waiting(&c.name, "CreateContainerConfigError", msg);
+                self.set_retry(&c.name, "CreateContainerConfigError", msg);
                 return;
             }
         };
@@ -491,7 +553,7 @@ impl PodWorker {
             })
             .and_then(|_| std::fs::create_dir_all(&log_dir))
         {
-            self.set_waiting(&c.name, "CreateContainerError", format!("preparing the container's files: {e}"));
+            self.set_retry(&c.name, "CreateContainerError", format!("preparing the container's files: {e}"));
             return;
         }
         let image_user = image.config.config().as_ref().and_then(|c| c.user().clone()).unwrap_or_default();
@@ -510,7 +572,7 @@ impl PodWorker {
             Ok(r) => r,
             Err(e) => {
                 self.k.recorder.warning(pod, Some(&field), "Failed", format!("Error: {e}")).await;
-                self.set_waiting(&c.name, "CreateContainerConfigError", e.to_string());
+                self.set_retry(&c.name, "CreateContainerConfigError", e.to_string());
                 return;
             }
         };
@@ -524,26 +586,32 @@ impl PodWorker {
             rt.create(&img, &r)
         })
         .await;
-        let id = match created {
-            Ok(id) => id,
+        let (id, started) = match created {
+            Ok(id) => {
+                self.k.recorder.normal(pod, Some(&field), "Created", format!("Created container: {}", c.name)).await;
+                let rt = self.k.runtime.clone();
+                let sid = id.clone();
+                let started = blocking(move || {
+                    let r = rt.start(&sid);
+                    if r.is_err() {
+                        let _ = rt.remove(&sid, true);
+                    }
+                    r
+                })
+                .await;
+                (id, started)
+            }
+            // Our runtime finds a missing executable before the process exists; containerd finds
+            // it when starting the task. Report it as Kubernetes users know it: a StartError run
+            // (exit 128), RunContainerError, then CrashLoopBackOff.
+            Err(e @ crate::runtime::container::ContainerError::ExecutableNotFound { .. }) => (req.name.clone(), Err(e)),
             Err(e) => {
                 let msg = e.to_string();
                 self.k.recorder.warning(pod, Some(&field), "Failed", format!("Error: {msg}")).await;
-                self.set_waiting(&c.name, "CreateContainerError", msg);
+                self.set_retry(&c.name, "CreateContainerError", msg);
                 return;
             }
         };
-        self.k.recorder.normal(pod, Some(&field), "Created", format!("Created container: {}", c.name)).await;
-        let rt = self.k.runtime.clone();
-        let sid = id.clone();
-        let started = blocking(move || {
-            let r = rt.start(&sid);
-            if r.is_err() {
-                let _ = rt.remove(&sid, true);
-            }
-            r
-        })
-        .await;
         let rec = self.records.entry(c.name.clone()).or_default();
         // Keep one earlier run (for `logs --previous` and lastState); remove older ones.
         if let Some(old) = rec.previous.take() {
@@ -580,6 +648,13 @@ impl PodWorker {
 
     fn set_waiting(&mut self, name: &str, reason: &str, message: String) {
         self.records.entry(name.to_string()).or_default().waiting = Some((reason.to_string(), message));
+    }
+
+    /// Waiting on an error that a later try may not have (a ConfigMap created, a name freed).
+    fn set_retry(&mut self, name: &str, reason: &str, message: String) {
+        let rec = self.records.entry(name.to_string()).or_default();
+        rec.waiting = Some((reason.to_string(), message));
+        rec.retry_at = Some(Instant::now() + CONFIG_RETRY);
     }
 
     /// Stop every running container of the pod: app containers first, then sidecars, each
@@ -679,6 +754,7 @@ impl PodWorker {
                 tracing::warn!(uid, error = %e, "tearing down the sandbox failed");
             }
             sandbox::remove_dir(&k.sandbox, &uid);
+            super::container::remove_pod_cgroups(&k.paths, &uid);
             if let Some(sb) = sb {
                 let _ = std::fs::remove_dir_all(k.pod_logs_dir(&sb.namespace, &sb.name, &uid));
             }
@@ -831,17 +907,26 @@ impl PodWorker {
         self.write_status(pod).await;
     }
 
-    /// Write the pod's status if it changed.
+    /// Write the pod's status if it changed (or goes to another object: a static pod's
+    /// status goes to its mirror pod, written again when the mirror is made anew).
     async fn write_status(&mut self, pod: &Pod) {
+        let target = if super::static_pods::is_static(pod) {
+            match self.k.static_pods.mirror_uid(&self.uid) {
+                Some(mirror) => mirror,
+                None => return,
+            }
+        } else {
+            self.uid.clone()
+        };
         let st = self.status(pod);
         let value = serde_json::to_value(&st).unwrap_or_default();
-        let comparable = status::without_times(&value);
+        let comparable = json!({"uid": target, "status": status::without_times(&value)});
         if self.last_status.as_ref() == Some(&comparable) {
             return;
         }
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(self.k.client.clone(), &ns);
-        let patch = json!({"metadata": {"uid": self.uid}, "status": value});
+        let patch = json!({"metadata": {"uid": target}, "status": value});
         match api
             .patch_status(pod.metadata.name.as_deref().unwrap_or(""), &PatchParams::default(), &Patch::Merge(&patch))
             .await
@@ -861,6 +946,7 @@ impl PodWorker {
             host_ip: self.k.node_ip.to_string(),
             start_time: self.start_time,
             volumes_ready: self.volumes.is_some(),
+            evicted: self.evicted.as_deref(),
         };
         status::pod_status(&view)
     }
@@ -959,7 +1045,13 @@ impl ExecRunner for RuntimeExec {
         Box::pin(async move {
             let run = tokio::task::spawn_blocking(move || -> ExecResult {
                 let req = crate::runtime::container::request::ExecRequest { command, ..Default::default() };
-                let session = rt.exec(&id, &req).map_err(|e| e.to_string())?;
+                let session = rt.exec(&id, &req).map_err(|e| match e {
+                    // As containerd words it (the CLI's advice to start a new one means nothing here).
+                    crate::runtime::container::ContainerError::NotRunning { state, .. } => {
+                        format!("failed to exec in container: container is in {state} state")
+                    }
+                    e => e.to_string(),
+                })?;
                 let (mut out, err, st) = session.collect(&[]).map_err(|e| e.to_string())?;
                 out.extend_from_slice(&err);
                 let code =

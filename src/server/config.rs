@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+use crate::runtime::images::registries;
+
 /// Flags of `coracle server`. Every field is optional so the config file can fill
 /// what the command line leaves out; defaults come last.
 #[derive(Args, Debug, Clone, Default)]
@@ -53,6 +55,9 @@ pub struct ServerArgs {
     /// HTTPS port of this node's kubelet endpoint (logs, exec, attach, port-forward) [default: 10250]
     #[arg(long, value_name = "PORT")]
     pub kubelet_port: Option<u16>,
+    /// registries.yaml for pulls: mirrors, auth, TLS (k3s's format) [default: /etc/coracle/registries.yaml]
+    #[arg(long, value_name = "FILE")]
+    pub private_registry: Option<PathBuf>,
 }
 
 /// The config file's keys (the flag names).
@@ -72,6 +77,7 @@ struct FileConfig {
     cluster_domain: Option<String>,
     cni_bin_dir: Option<PathBuf>,
     kubelet_port: Option<u16>,
+    private_registry: Option<PathBuf>,
 }
 
 /// Settings after merging flags, config file and defaults.
@@ -90,6 +96,8 @@ pub struct ServerConfig {
     pub cluster_domain: String,
     pub cni_bin_dir: PathBuf,
     pub kubelet_port: u16,
+    /// registries.yaml for the node agent's pulls.
+    pub private_registry: PathBuf,
 }
 
 pub const DEFAULT_CONFIG: &str = "/etc/coracle/config.yaml";
@@ -129,6 +137,17 @@ impl ServerConfig {
                 .map(|h| h.to_lowercase())
                 .unwrap_or_else(|| "coracle".into()),
         };
+        // A registries.yaml named on the command line or in the config file must exist; the
+        // default one may not. Either way a broken one stops the start of an agent, as with k3s.
+        let (private_registry, explicit) = match args.private_registry.clone().or(file.private_registry) {
+            Some(p) => (p, true),
+            None => (PathBuf::from(registries::DEFAULT_PATH), false),
+        };
+        let disable_agent = args.disable_agent || file.disable_agent.unwrap_or(false);
+        if !disable_agent {
+            registries::RegistriesConfig::load(&private_registry, explicit)
+                .map_err(|e| format!("--private-registry: {e}"))?;
+        }
         Ok(ServerConfig {
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("/var/lib/coracle")),
             port: args.https_listen_port.or(file.https_listen_port).unwrap_or(6443),
@@ -140,7 +159,7 @@ impl ServerConfig {
                 .unwrap_or_else(|| PathBuf::from("/etc/coracle/coracle.yaml")),
             kubeconfig_mode,
             node_name,
-            disable_agent: args.disable_agent || file.disable_agent.unwrap_or(false),
+            disable_agent,
             service_cidr: args
                 .service_cidr
                 .or(file.service_cidr)
@@ -157,6 +176,7 @@ impl ServerConfig {
                 .unwrap_or_else(|| "cluster.local".into()),
             cni_bin_dir: args.cni_bin_dir.clone().or(file.cni_bin_dir).unwrap_or_else(|| PathBuf::from("/usr/lib/cni")),
             kubelet_port: args.kubelet_port.or(file.kubelet_port).unwrap_or(10250),
+            private_registry,
         })
     }
 }
@@ -190,5 +210,27 @@ mod tests {
         assert!(err.contains("bogus-key"), "{err}");
         let missing = ServerArgs { config: Some(dir.path().join("nope.yaml")), ..Default::default() };
         assert!(ServerConfig::resolve(&missing).is_err());
+    }
+
+    #[test]
+    fn private_registry_from_flag_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.yaml");
+        let reg = dir.path().join("registries.yaml");
+        std::fs::write(&reg, "configs:\n  \"127.0.0.1:5000\":\n    tls:\n      insecure_skip_verify: true\n").unwrap();
+        std::fs::write(&f, format!("private-registry: {}\n", reg.display())).unwrap();
+        let args = ServerArgs { config: Some(f.clone()), ..Default::default() };
+        assert_eq!(ServerConfig::resolve(&args).unwrap().private_registry, reg);
+        let other = dir.path().join("other.yaml");
+        std::fs::write(&other, "").unwrap();
+        let args = ServerArgs { config: Some(f.clone()), private_registry: Some(other.clone()), ..Default::default() };
+        assert_eq!(ServerConfig::resolve(&args).unwrap().private_registry, other);
+        // Named but missing, or broken: the start fails naming the file.
+        let missing = ServerArgs { private_registry: Some(dir.path().join("nope.yaml")), ..args.clone() };
+        let err = ServerConfig::resolve(&missing).unwrap_err();
+        assert!(err.contains("--private-registry") && err.contains("nope.yaml"), "{err}");
+        std::fs::write(&other, "mirrors: [not, a, map]\n").unwrap();
+        let err = ServerConfig::resolve(&args).unwrap_err();
+        assert!(err.contains(other.to_str().unwrap()), "{err}");
     }
 }

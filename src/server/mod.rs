@@ -121,6 +121,7 @@ pub async fn run(cfg: ServerConfig) -> Result<(), StartError> {
             control_plane: true,
             max_pods: 110,
             ca_pem: certs.ca_pem.clone(),
+            private_registry: cfg.private_registry.clone(),
         };
         let client = crate::apiserver::local_client::client(state.clone(), &format!("system:node:{}", cfg.node_name));
         tokio::spawn(async move {

@@ -16,6 +16,8 @@ pub struct Server {
     child: Option<Child>,
     /// With the node agent: its kubelet port and pod CIDR.
     agent: Option<(u16, String)>,
+    /// More arguments for `coracle server`.
+    extra_args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -26,7 +28,7 @@ impl Server {
     /// Start a control-plane-only server and wait until it is ready.
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Server { port: free_port(), dir, child: None, agent: None };
+        let mut s = Server { port: free_port(), dir, child: None, agent: None, extra_args: Vec::new() };
         s.spawn();
         s
     }
@@ -35,13 +37,25 @@ impl Server {
     /// server in this process uses), with the busybox test image imported. Needs root.
     #[allow(dead_code)]
     pub fn start_with_agent() -> Server {
+        Self::start_with_agent_args(&[])
+    }
+
+    /// [`Server::start_with_agent`] with more arguments for `coracle server`.
+    #[allow(dead_code)]
+    pub fn start_with_agent_args(extra: &[&str]) -> Server {
         static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = tempfile::tempdir().expect("tempdir");
         // A /20 per server: 16 servers of this process never share one, and other test
         // processes (another pid) use other /16s.
         let cidr = format!("10.{}.{}.0/20", 200 + std::process::id() % 50, u32::from(n % 16) * 16);
-        let mut s = Server { port: free_port(), dir, child: None, agent: Some((free_port(), cidr)) };
+        let mut s = Server {
+            port: free_port(),
+            dir,
+            child: None,
+            agent: Some((free_port(), cidr)),
+            extra_args: extra.iter().map(|a| a.to_string()).collect(),
+        };
         crate::testimages::import_busybox(&s.data_dir());
         s.spawn();
         s
@@ -76,6 +90,7 @@ impl Server {
                 args.extend(["--kubelet-port".into(), port.to_string(), "--cluster-cidr".into(), cidr.clone()]);
             }
         }
+        args.extend(self.extra_args.iter().cloned());
         args
     }
 

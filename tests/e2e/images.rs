@@ -7,12 +7,13 @@
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::registry::{Registry, tls_registry_with_auth};
 use crate::testimages::{archive, facts};
 
 /// A temp data dir and the binary run against it.
@@ -458,78 +459,6 @@ fn unknown_images_and_stale_work_dirs() {
     assert!(!stale.exists());
 }
 
-/// Debian's docker-registry on a free port of 127.0.0.1, with its own storage; stopped on drop.
-struct Registry {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        Self::start_with("")
-    }
-
-    /// Start with extra YAML under `http:` … (e.g. auth config at top level via `extra`).
-    fn start_with(extra: &str) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n{extra}",
-            dir.path().join("data").display()
-        );
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry (scripts/install-deps installs it)");
-        let r = Registry { dir, port, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "registry did not start: {}", r.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        r
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Push an OCI archive (all its platforms) as `repo:tag`.
-    fn push(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) {
-        let policy = self.dir.path().join("policy.json");
-        std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
-        let mut cmd = Command::new("skopeo");
-        cmd.arg("--policy").arg(&policy).args(["copy", "-q", "--all", "--dest-tls-verify=false"]);
-        if let Some(c) = creds {
-            cmd.args(["--dest-creds", c]);
-        }
-        let out = cmd
-            .arg(format!("oci-archive:{}", archive.display()))
-            .arg(format!("docker://{}/{repo_tag}", self.host()))
-            .output()
-            .expect("skopeo (scripts/install-deps installs it)");
-        assert!(out.status.success(), "skopeo push: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn pull_by_tag_digest_and_multi_arch_index() {
     let f = facts();
@@ -661,22 +590,6 @@ fn pulls_that_fail_leave_nothing_behind() {
     // The same pull works once the registry is reachable: restartable.
     node.ok(&["pull", &format!("{host}/busybox:1.36"), "--plain-http", "-q"]);
     node.assert_clean(4, 2);
-}
-
-/// A registry over TLS (a certificate from a CA of our own) that wants a password.
-fn tls_registry_with_auth(dir: &Path) -> (Registry, PathBuf) {
-    let certs = coracle::server::certs::CertPaths::new(dir);
-    coracle::server::certs::ensure(&certs, &["127.0.0.1".to_string()]).expect("test certificates");
-    let htpasswd = dir.join("htpasswd");
-    std::fs::write(&htpasswd, format!("coracle:{}\n", bcrypt::hash("s3cret", 4).unwrap())).unwrap();
-    let reg = Registry::start_with(&format!(
-        "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: coracle-test\n    path: {}\n",
-        certs.serving_cert().display(),
-        certs.serving_key().display(),
-        htpasswd.display()
-    ));
-    reg.push(&archive("busybox-oci.tar"), "private/busybox:1.36", Some("coracle:s3cret"));
-    (reg, certs.ca_cert())
 }
 
 #[test]

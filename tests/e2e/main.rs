@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `coracle` binary, driven by real kubectl 1.27 and 1.33.
 
 mod harness;
+mod registry;
 mod testimages;
 mod util;
 
@@ -16,9 +17,12 @@ mod kubectl_read;
 mod kubectl_write;
 mod metadata;
 mod patch;
+mod pod_specs;
 mod pods;
+mod pull_secrets;
 mod restart;
 mod scheduler;
 mod serviceaccounts;
 mod smoke;
+mod static_pods;
 mod watch;

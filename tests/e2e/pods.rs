@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use crate::harness::{Server, eventually};
 
-fn root() -> bool {
+pub(crate) fn root() -> bool {
     nix::unistd::geteuid().is_root() && std::path::Path::new("/usr/lib/cni/bridge").exists()
 }
 
 /// Per-instance network namespaces the server's sandboxes use.
-fn netns_of(s: &Server) -> Vec<String> {
+pub(crate) fn netns_of(s: &Server) -> Vec<String> {
     let tag = instance(s);
     std::fs::read_dir("/run/netns")
         .map(|rd| {
@@ -24,11 +24,11 @@ fn netns_of(s: &Server) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn instance(s: &Server) -> String {
+pub(crate) fn instance(s: &Server) -> String {
     coracle::runtime::paths::RuntimePaths::new(&s.data_dir()).instance
 }
 
-fn ctr_ps(s: &Server) -> String {
+pub(crate) fn ctr_ps(s: &Server) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_coracle"))
         .args(["ctr", "ps", "-a", "-q", "--data-dir"])
         .arg(s.data_dir())
@@ -37,11 +37,11 @@ fn ctr_ps(s: &Server) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn wait_ready(s: &Server, pod: &str) {
+pub(crate) fn wait_ready(s: &Server, pod: &str) {
     s.kubectl("1.33").ok(&["wait", "--for=condition=Ready", &format!("pod/{pod}"), "--timeout=90s"]);
 }
 
-fn jsonpath(s: &Server, pod: &str, path: &str) -> String {
+pub(crate) fn jsonpath(s: &Server, pod: &str, path: &str) -> String {
     s.kubectl("1.33").ok(&["get", "pod", pod, "-o", &format!("jsonpath={path}")])
 }
 
@@ -137,13 +137,46 @@ fn a_pod_runs_and_kubectl_reaches_it() {
 
     // Delete everything: nothing of the pods is left on the node.
     k.ok(&["delete", "pod", "web", "client", "--grace-period=2"]);
-    eventually(60, "pods gone", || k.ok(&["get", "pods", "-o", "name"]).trim().is_empty());
-    eventually(30, "sandboxes torn down", || netns_of(&s).is_empty() && ctr_ps(&s).trim().is_empty());
-    let pods_dir = s.data_dir().join("agent/pods");
-    let left: Vec<_> = std::fs::read_dir(&pods_dir).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
+    assert_node_clean(&s);
+}
+
+/// Wait until the server has no pods, then check that nothing of them is left on the node:
+/// no network namespace, veth on the bridge, IP reservation, container, pod directory,
+/// mount under the data dir or pod cgroup.
+pub(crate) fn assert_node_clean(s: &Server) {
+    let k = s.kubectl("1.33");
+    eventually(90, "pods gone", || k.ok(&["get", "pods", "-A", "-o", "name"]).trim().is_empty());
+    eventually(30, "sandboxes torn down", || netns_of(s).is_empty() && ctr_ps(s).trim().is_empty());
+    let list = |dir: std::path::PathBuf| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    };
+    let left = list(s.data_dir().join("agent/pods"));
     assert!(left.is_empty(), "pod dirs left: {left:?}");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&s.data_dir().display().to_string()), "mounts left under the data dir");
+    let tag = instance(s);
+    let ports = list(format!("/sys/class/net/cni-{tag}/brif").into());
+    assert!(ports.is_empty(), "veths left on the bridge: {ports:?}");
+    let ips: Vec<String> = list(s.data_dir().join("agent/cni/networks/coracle"))
+        .into_iter()
+        .filter(|f| f.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    assert!(ips.is_empty(), "IP reservations left: {ips:?}");
+    for ctl in ["memory", "cpu", "pids"] {
+        let root = std::path::PathBuf::from(format!("/sys/fs/cgroup/{ctl}/coracle-{tag}/kubepods"));
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            for name in list(d.clone()) {
+                let p = d.join(&name);
+                if p.is_dir() {
+                    assert!(!name.starts_with("pod"), "pod cgroup left: {}", p.display());
+                    stack.push(p);
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -193,7 +226,7 @@ fn crash_loops_back_off_and_finished_pods_complete() {
     assert_eq!(jsonpath(&s, "fail", "{.status.containerStatuses[0].state.terminated.exitCode}"), "1");
 
     k.ok(&["delete", "pod", "--all", "--grace-period=1"]);
-    eventually(60, "cleanup", || netns_of(&s).is_empty() && ctr_ps(&s).trim().is_empty());
+    assert_node_clean(&s);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod gc;
 pub mod import;
+pub mod keyring;
 pub mod pull;
 pub mod reference;
 pub mod registries;

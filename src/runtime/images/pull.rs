@@ -3,6 +3,10 @@
 //! and TLS from registries.yaml, parallel layer downloads that resume after a dropped
 //! connection, layers unpacked as they arrive.
 //!
+//! Credentials: those given with the request ([`PullOptions::credentials`], the kubelet's from
+//! a pod's image pull secrets) that match an endpoint (see [`super::keyring`]) win over
+//! registries.yaml's for it, as containerd's CRI prefers the credentials the kubelet passes.
+//!
 //! Like an import, a pull works in its own ingest dir and commits at the end: a pull that fails
 //! (or is killed) leaves nothing in the store; running it again starts afresh, reusing every
 //! blob and snapshot already stored.
@@ -40,6 +44,10 @@ pub struct PullOptions {
     pub timeout: Duration,
     pub max_concurrent_downloads: usize,
     pub progress: Option<Arc<dyn PullProgress>>,
+    /// Credentials given with this pull: docker config key (`host`, `host:port`,
+    /// `https://host/path`, `*.example.com`, …) → credentials. For each endpoint the first
+    /// key that matches wins over registries.yaml (order them with [`super::keyring::order`]).
+    pub credentials: Vec<(String, Credentials)>,
 }
 
 impl Default for PullOptions {
@@ -50,6 +58,7 @@ impl Default for PullOptions {
             timeout: Duration::from_secs(30),
             max_concurrent_downloads: 3,
             progress: None,
+            credentials: Vec::new(),
         }
     }
 }
@@ -174,6 +183,16 @@ async fn pull_from(
     opts: &PullOptions,
 ) -> Result<Image, Failure> {
     let client = client_for(ep, opts.timeout).map_err(Failure::Endpoint)?;
+    let given = super::keyring::pick(&opts.credentials, &ep.host, &ep.repository);
+    let with_given;
+    let ep = match given {
+        Some(c) => {
+            tracing::debug!(endpoint = %ep.url, "using the credentials given with the pull");
+            with_given = Endpoint { credentials: c.clone(), ..ep.clone() };
+            &with_given
+        }
+        None => ep,
+    };
     let auth = match &ep.credentials {
         Credentials::Anonymous => RegistryAuth::Anonymous,
         Credentials::Basic(u, p) => RegistryAuth::Basic(u.clone(), p.clone()),
@@ -518,11 +537,15 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// A registry error as one line saying what happened and what to do.
 fn explain(e: &OciDistributionError, ep: &Endpoint, shown: &str) -> String {
     let host = &ep.host;
-    let refused = |status: &str| {
-        format!(
-            "{host} refused access ({status}): set credentials for it in registries.yaml (configs.\"{host}\".auth) \
-             or check the repository name"
-        )
+    let refused = |status: &str| match ep.credentials {
+        Credentials::Anonymous => format!(
+            "{host} refused access ({status}): set credentials for it (an image pull secret, or configs.\"{host}\".auth \
+             in registries.yaml) or check the repository name"
+        ),
+        _ => format!(
+            "{host} refused access ({status}) with the credentials given: check them (the image pull secret, or \
+             configs.\"{host}\".auth in registries.yaml) and the repository name"
+        ),
     };
     let not_found = || format!("not found at {}: check the name and tag", ep.url);
     match e {
