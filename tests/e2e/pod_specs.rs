@@ -589,3 +589,88 @@ fn bad_specs_show_the_statuses_and_events_of_kubernetes() {
     k.ok(&["delete", "pod", "--all", "--grace-period=1"]);
     assert_node_clean(&s);
 }
+
+const TERMINALS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  terminationGracePeriodSeconds: 1
+  hostname: h1
+  subdomain: sub
+  hostAliases: [{ip: 10.1.2.3, hostnames: [foo.local, bar.local]}]
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.3; done"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  terminationGracePeriodSeconds: 1
+  hostNetwork: true
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
+"#;
+
+/// The last `tick N` in a text.
+fn last_tick(text: &str) -> u64 {
+    text.lines().filter_map(|l| l.strip_prefix("tick ")).filter_map(|n| n.trim().parse().ok()).last().unwrap_or(0)
+}
+
+#[test]
+fn terminals_follow_host_network_and_dns_files() {
+    if !root() {
+        eprintln!("skipped: needs root and containernetworking-plugins");
+        return;
+    }
+    let s = Server::start_with_agent();
+    let k = s.kubectl("1.33");
+    apply(&s, TERMINALS);
+    wait_ready(&s, "ticker");
+    wait_ready(&s, "hostnet");
+
+    // exec -it through a real terminal (script(1) gives kubectl one), both protocols.
+    for v in ["1.33", "1.27"] {
+        let kc = s.kubectl(v);
+        let cmd = format!("{} exec -it ticker -- sh -c 'tty; exit 3'", kc.bin.display());
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("KUBECONFIG", &kc.kubeconfig)
+            .env("HOME", &kc.home)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("/dev/pts/"), "kubectl {v} exec -it has a terminal: {text}");
+        assert_eq!(out.status.code(), Some(3), "kubectl {v}: the exit code comes back: {text}");
+    }
+
+    // logs -f keeps following: it shows lines written after it started.
+    let seen = last_tick(&k.ok(&["logs", "ticker"]));
+    let follow = crate::util::Background::start(&k, &["logs", "-f", "ticker"]);
+    follow.wait_for(30, "logs -f follows", |out| last_tick(out) > seen + 3);
+    drop(follow);
+    let limited = k.ok(&["logs", "ticker", "--limit-bytes=7"]);
+    assert_eq!(limited.len(), 7, "{limited:?}");
+    let since = k.ok(&["logs", "ticker", "--since=1s"]);
+    assert!(!since.contains("tick 1\n"), "--since drops old lines");
+
+    // DNS files of a pod on the pod network.
+    let resolv = exec(&s, "ticker", "c", "cat /etc/resolv.conf");
+    assert!(resolv.contains("nameserver 10.43.0.10"), "{resolv}");
+    assert!(resolv.contains("search default.svc.cluster.local svc.cluster.local cluster.local"), "{resolv}");
+    assert!(resolv.contains("options ndots:5"), "{resolv}");
+    let hosts = exec(&s, "ticker", "c", "cat /etc/hosts");
+    let ip = jsonpath(&s, "ticker", "{.status.podIP}");
+    assert!(hosts.contains(&format!("{ip}\th1.sub.default.svc.cluster.local\th1")), "{hosts}");
+    assert!(hosts.contains("10.1.2.3\tfoo.local\tbar.local"), "{hosts}");
+    assert_eq!(exec(&s, "ticker", "c", "hostname").trim(), "h1");
+
+    // hostNetwork: the node's address and name.
+    assert_eq!(jsonpath(&s, "hostnet", "{.status.podIP}"), jsonpath(&s, "hostnet", "{.status.hostIP}"));
+    let host = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    assert_eq!(exec(&s, "hostnet", "c", "hostname").trim(), host);
+
+    k.ok(&["delete", "pod", "--all", "--grace-period=1"]);
+    assert_node_clean(&s);
+}
