@@ -674,3 +674,52 @@ fn terminals_follow_host_network_and_dns_files() {
     k.ok(&["delete", "pod", "--all", "--grace-period=1"]);
     assert_node_clean(&s);
 }
+
+#[test]
+fn the_node_registers_and_heartbeats_like_a_kubelet() {
+    if !root() {
+        eprintln!("skipped: needs root and containernetworking-plugins");
+        return;
+    }
+    let s = Server::start_with_agent();
+    let k = s.kubectl("1.33");
+    let ready =
+        || k.ok(&["get", "node", "test-node", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]);
+    crate::harness::eventually(60, "node Ready", || ready() == "True");
+    let node = k.json(&["get", "node", "test-node", "-o", "json"]);
+    let st = &node["status"];
+    for key in ["cpu", "memory", "pods", "ephemeral-storage"] {
+        assert!(st["capacity"][key].is_string() && st["allocatable"][key].is_string(), "{key}: {st}");
+    }
+    assert_eq!(st["capacity"]["pods"], "110");
+    let cpus = std::thread::available_parallelism().unwrap().get().to_string();
+    assert_eq!(st["capacity"]["cpu"], cpus.as_str());
+    let types: Vec<&str> = st["addresses"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"InternalIP") && types.contains(&"Hostname"), "{types:?}");
+    let info = &st["nodeInfo"];
+    assert_eq!(info["operatingSystem"], "linux");
+    assert_eq!(info["architecture"], "amd64");
+    assert!(info["containerRuntimeVersion"].as_str().unwrap().starts_with("coracle://"));
+    assert!(info["kubeletVersion"].as_str().unwrap().starts_with("v1.33"));
+    assert!(!info["kernelVersion"].as_str().unwrap().is_empty() && !info["osImage"].as_str().unwrap().is_empty());
+    let conds: Vec<(String, String)> = st["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["type"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
+        .collect();
+    for (t, want) in
+        [("Ready", "True"), ("MemoryPressure", "False"), ("DiskPressure", "False"), ("PIDPressure", "False")]
+    {
+        assert!(conds.contains(&(t.to_string(), want.to_string())), "{t}={want} in {conds:?}");
+    }
+    assert_eq!(node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"], "true");
+    assert_eq!(node["metadata"]["labels"]["kubernetes.io/hostname"], "test-node");
+
+    // The Lease is renewed every 10 s; the Node itself is not rewritten while nothing changes.
+    let renew = || k.ok(&["get", "lease", "-n", "kube-node-lease", "test-node", "-o", "jsonpath={.spec.renewTime}"]);
+    let first = renew();
+    let node_rv = k.ok(&["get", "node", "test-node", "-o", "jsonpath={.metadata.resourceVersion}"]);
+    crate::harness::eventually(30, "lease renewed", || renew() != first);
+    assert_eq!(k.ok(&["get", "node", "test-node", "-o", "jsonpath={.metadata.resourceVersion}"]), node_rv);
+}
