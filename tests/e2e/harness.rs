@@ -46,9 +46,9 @@ impl Server {
         static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = tempfile::tempdir().expect("tempdir");
-        // A /20 per server: 16 servers of this process never share one, and other test
-        // processes (another pid) use other /16s.
-        let cidr = format!("10.{}.{}.0/20", 200 + std::process::id() % 50, u32::from(n % 16) * 16);
+        // A /22 (four nodes' /24s) per server: 64 servers of this process never share one, and
+        // other test processes (another pid) use other /16s.
+        let cidr = format!("10.{}.{}.0/22", 200 + std::process::id() % 50, u32::from(n % 64) * 4);
         let mut s = Server {
             port: free_port(),
             dir,
@@ -167,6 +167,68 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        if self.agent.is_some() {
+            self.clean_node();
+        }
+    }
+}
+
+impl Server {
+    /// After a test (most matter when it failed before deleting its pods): remove what the
+    /// agent made on this machine — containers, PID namespace holders, network namespaces,
+    /// the bridge, mounts under the data dir and the instance's cgroups — so that nothing
+    /// outlives the test and the temp dir can go.
+    fn clean_node(&self) {
+        let data = self.data_dir();
+        let bin = env!("CARGO_BIN_EXE_coracle");
+        let ctr = |args: &[&str]| Command::new(bin).arg("ctr").arg("--data-dir").arg(&data).args(args).output();
+        if let Ok(out) = ctr(&["ps", "-a", "-q"]) {
+            for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = ctr(&["rm", "-f", id]);
+            }
+        }
+        let pods = data.join("agent/pods");
+        let uids: Vec<String> = std::fs::read_dir(&pods)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        for uid in &uids {
+            let _ = Command::new("pkill").args(["-KILL", "-f", &format!("pidns --pod {uid}")]).output();
+        }
+        let instance = coracle::runtime::paths::RuntimePaths::new(&data).instance;
+        if let Ok(rd) = std::fs::read_dir("/run/netns") {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&format!("cni-{instance}-")) {
+                    let _ = Command::new("ip").args(["netns", "delete", &name]).output();
+                }
+            }
+        }
+        let _ = Command::new("ip").args(["link", "delete", &format!("cni-{instance}")]).output();
+        let prefix = format!("{}/", self.dir.path().display());
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut mounts: Vec<&str> =
+            mountinfo.lines().filter_map(|l| l.split_whitespace().nth(4)).filter(|m| m.starts_with(&prefix)).collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+        }
+        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+            for ctl in rd.flatten() {
+                remove_cgroup_tree(&ctl.path().join(format!("coracle-{instance}")));
+            }
+        }
+    }
+}
+
+/// rmdir a cgroup and its children, deepest first (cgroup dirs hold only virtual files).
+fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
