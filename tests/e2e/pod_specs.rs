@@ -610,7 +610,38 @@ spec:
   hostNetwork: true
   containers:
   - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: shell}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, stdin: true, tty: true, command: [sh]}
 "#;
+
+/// Run a kubectl command line inside script(1), which gives it a terminal; `input` is typed.
+fn in_terminal(kc: &crate::harness::Kubectl, args: &str, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let cmd = format!("{} {args}", kc.bin.display());
+    let mut child = std::process::Command::new("timeout")
+        .args(["60", "script", "-qec", &cmd, "/dev/null"])
+        .env("KUBECONFIG", &kc.kubeconfig)
+        .env("HOME", &kc.home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    // Keep the terminal open until the remote side ends the session.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(stdin);
+    });
+    child.wait_with_output().expect("script")
+}
 
 /// The last `tick N` in a text.
 fn last_tick(text: &str) -> u64 {
@@ -630,19 +661,22 @@ fn terminals_follow_host_network_and_dns_files() {
     wait_ready(&s, "hostnet");
 
     // exec -it through a real terminal (script(1) gives kubectl one), both protocols.
+    wait_ready(&s, "shell");
     for v in ["1.33", "1.27"] {
         let kc = s.kubectl(v);
-        let cmd = format!("{} exec -it ticker -- sh -c 'tty; exit 3'", kc.bin.display());
-        let out = std::process::Command::new("script")
-            .args(["-qec", &cmd, "/dev/null"])
-            .env("KUBECONFIG", &kc.kubeconfig)
-            .env("HOME", &kc.home)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("script");
+        let out = in_terminal(&kc, "exec -it ticker -- sh -c 'tty; exit 3'", "");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(text.contains("/dev/pts/"), "kubectl {v} exec -it has a terminal: {text}");
         assert_eq!(out.status.code(), Some(3), "kubectl {v}: the exit code comes back: {text}");
+        // attach -it to a container with a TTY: what is typed reaches its shell.
+        let before = jsonpath(&s, "shell", "{.status.containerStatuses[0].restartCount}");
+        let out = in_terminal(&kc, "attach -it shell", &format!("echo hi-$((40+2))-{v}; exit\n"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains(&format!("hi-42-{v}")), "kubectl {v} attach -it: {text}");
+        until(&s, "shell", 60, "shell restarted and ready", || {
+            jsonpath(&s, "shell", "{.status.containerStatuses[0].restartCount}") != before
+                && jsonpath(&s, "shell", "{.status.containerStatuses[0].ready}") == "true"
+        });
     }
 
     // logs -f keeps following: it shows lines written after it started.
