@@ -62,6 +62,7 @@ pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &m
     if res.namespaced {
         namespace_lifecycle(reg, res, obj).await?;
     }
+    super::limitrange::admit(reg, res, obj, None).await?;
     if res.group.is_empty() && res.plural == "pods" {
         service_account(reg, obj).await?;
     }
@@ -100,6 +101,7 @@ pub async fn admit_update(
     old: &Value,
     new: &mut Value,
 ) -> ApiResult<Allocation> {
+    super::limitrange::admit(reg, res, new, Some(old)).await?;
     if is_service(res) {
         return allocate_service(reg, ctx, new, Some(old)).await;
     }

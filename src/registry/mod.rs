@@ -12,6 +12,7 @@ pub mod decode;
 pub mod defaults;
 pub mod error;
 pub mod field_error;
+pub mod limitrange;
 pub mod list;
 pub mod meta;
 pub mod patch;

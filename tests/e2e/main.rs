@@ -15,6 +15,7 @@ mod discovery;
 mod images;
 mod kubectl_read;
 mod kubectl_write;
+mod limitrange;
 mod metadata;
 mod patch;
 mod pod_specs;

@@ -645,7 +645,7 @@ fn in_terminal(kc: &crate::harness::Kubectl, args: &str, input: &str) -> std::pr
 
 /// The last `tick N` in a text.
 fn last_tick(text: &str) -> u64 {
-    text.lines().filter_map(|l| l.strip_prefix("tick ")).filter_map(|n| n.trim().parse().ok()).last().unwrap_or(0)
+    text.lines().filter_map(|l| l.strip_prefix("tick ")).filter_map(|n| n.trim().parse().ok()).next_back().unwrap_or(0)
 }
 
 #[test]
