@@ -181,11 +181,20 @@ pub async fn setup(
     Ok(out)
 }
 
-/// The eviction message when a disk-backed emptyDir holds more than its `sizeLimit`, as the
-/// kubelet's eviction manager words it. (A memory-backed one is a tmpfs of that size: writes
-/// beyond it fail with ENOSPC instead.)
-pub fn empty_dir_over_limit(pod: &Pod, volumes: &BTreeMap<String, PathBuf>) -> Option<String> {
-    for v in pod.spec.as_ref()?.volumes.iter().flatten() {
+/// A disk-backed emptyDir with a `sizeLimit`: its name, the limit as written, in bytes, and its
+/// directory. (A memory-backed one is a tmpfs of that size: writes beyond it fail with ENOSPC.)
+pub struct SizedEmptyDir {
+    name: String,
+    limit: String,
+    bytes: f64,
+    dir: PathBuf,
+}
+
+/// The pod's disk-backed emptyDirs that have a `sizeLimit` (none for most pods: nothing to
+/// measure).
+pub fn sized_empty_dirs(pod: &Pod, volumes: &BTreeMap<String, PathBuf>) -> Vec<SizedEmptyDir> {
+    let mut out = Vec::new();
+    for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
         let Some(ed) = &v.empty_dir else { continue };
         if ed.medium.as_deref() == Some("Memory") {
             continue;
@@ -193,11 +202,17 @@ pub fn empty_dir_over_limit(pod: &Pod, volumes: &BTreeMap<String, PathBuf>) -> O
         let Some(limit) = ed.size_limit.as_ref() else { continue };
         let Some(bytes) = parse_quantity(&limit.0) else { continue };
         let Some(dir) = volumes.get(&v.name) else { continue };
-        if disk_usage(dir) as f64 > bytes {
-            return Some(format!("Usage of EmptyDir volume \"{}\" exceeds the limit \"{}\". ", v.name, limit.0));
-        }
+        out.push(SizedEmptyDir { name: v.name.clone(), limit: limit.0.clone(), bytes, dir: dir.clone() });
     }
-    None
+    out
+}
+
+/// The eviction message for the first emptyDir that holds more than its `sizeLimit`, as the
+/// kubelet's eviction manager words it. Walks the directories: call it off the async runtime.
+pub fn empty_dir_over_limit(dirs: &[SizedEmptyDir]) -> Option<String> {
+    dirs.iter()
+        .find(|d| disk_usage(&d.dir) as f64 > d.bytes)
+        .map(|d| format!("Usage of EmptyDir volume \"{}\" exceeds the limit \"{}\". ", d.name, d.limit))
 }
 
 /// Bytes a directory tree takes on disk (allocated blocks, like `du`), not following links.

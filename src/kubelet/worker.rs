@@ -298,19 +298,18 @@ impl PodWorker {
         }
         // Local storage limits, checked every 10 s as the eviction manager does.
         if self.storage_checked.is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
-            && let Some(vols) = self.volumes.clone()
+            && let Some(vols) = self.volumes.as_ref()
         {
             self.storage_checked = Some(Instant::now());
-            let p = pod.clone();
-            if let Some(msg) = blocking(move || super::pod_volumes::empty_dir_over_limit(&p, &vols)).await {
+            let sized = super::pod_volumes::sized_empty_dirs(pod, vols);
+            if !sized.is_empty()
+                && let Some(msg) = blocking(move || super::pod_volumes::empty_dir_over_limit(&sized)).await
+            {
                 tracing::info!(pod = %pod_label(pod), reason = %msg, "evicting the pod");
                 self.k.recorder.warning(pod, None, "Evicted", msg.clone()).await;
                 self.evicted = Some(msg);
                 self.terminal = Some("Failed");
-                self.stop_all(pod, Duration::ZERO).await;
-                self.refresh().await;
-                let (k, uid) = (self.k.clone(), self.uid.clone());
-                let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
+                self.finish(pod, Duration::ZERO).await;
                 self.write_status(pod).await;
                 return Duration::from_secs(10);
             }
@@ -405,11 +404,8 @@ impl PodWorker {
         }
         if let Some(phase) = self.terminal {
             tracing::info!(pod = %pod_label(pod), phase, "pod finished");
-            self.stop_all(pod, Duration::from_secs(spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64))
+            self.finish(pod, Duration::from_secs(spec.termination_grace_period_seconds.unwrap_or(30).max(0) as u64))
                 .await;
-            self.refresh().await;
-            let (k, uid) = (self.k.clone(), self.uid.clone());
-            let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
         }
         if self.terminal.is_none() {
             self.ensure_probes(pod);
@@ -426,6 +422,14 @@ impl PodWorker {
         }
         self.write_status(pod).await;
         wait
+    }
+
+    /// A pod that reached its end: stop what still runs, then take its network down.
+    async fn finish(&mut self, pod: &Pod, grace: Duration) {
+        self.stop_all(pod, grace).await;
+        self.refresh().await;
+        let (k, uid) = (self.k.clone(), self.uid.clone());
+        let _ = blocking(move || sandbox::stop(&k.sandbox, &k.cni, &uid)).await;
     }
 
     /// Read the runtime status of every run we track.
