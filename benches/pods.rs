@@ -33,6 +33,9 @@ use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::watcher;
 
+mod common;
+use common::{busybox_archive, memory_kib, percentile};
+
 const BIN: &str = env!("CARGO_BIN_EXE_coracle");
 const LABEL: &str = "app=bench-pods";
 /// Outside the 10.200–10.254 range the e2e harness hands to its servers.
@@ -43,15 +46,6 @@ const POD_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The busybox archive of `scripts/build-test-images` (built into `target/test-images` if needed).
-fn busybox_archive() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = root.join("target/test-images");
-    let st = Command::new(root.join("scripts/build-test-images")).arg(&out).status().expect("build-test-images");
-    assert!(st.success(), "scripts/build-test-images failed");
-    out.join("busybox-oci.tar")
 }
 
 /// The server process; on a failed run it shows the log's tail and removes what it can.
@@ -237,27 +231,8 @@ fn count_dirs(p: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// `VmRSS` and PSS (shared pages divided among their users) of a process, in KiB.
-fn memory_kib(pid: i32) -> (u64, u64) {
-    let field = |text: &str, key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    (field(&status, "VmRSS:"), field(&rollup, "Pss:"))
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn report(what: &str, mut times: Vec<Duration>, note: &str) {

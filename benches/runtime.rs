@@ -5,7 +5,7 @@
 //! `BENCH_RUNS=N` changes the number of runs; under `cargo test --all-targets` (no `--bench`)
 //! this is a quick smoke run of 3. Run with `cargo bench --bench runtime` or `scripts/bench-runtime`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,21 +13,10 @@ use coracle::runtime::container::{ContainerRequest, Manager};
 use coracle::runtime::images::ImageStore;
 use coracle::runtime::paths::RuntimePaths;
 
+mod common;
+use common::{busybox_archive, memory_kib, percentile};
+
 const BIN: &str = env!("CARGO_BIN_EXE_coracle");
-
-/// The busybox archive of `scripts/build-test-images` (built into `target/test-images` if needed).
-fn busybox_archive() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = root.join("target/test-images");
-    let st = Command::new(root.join("scripts/build-test-images")).arg(&out).status().expect("build-test-images");
-    assert!(st.success(), "scripts/build-test-images failed");
-    out.join("busybox-oci.tar")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
@@ -39,20 +28,6 @@ fn report(what: &str, mut times: Vec<Duration>) {
         ms(times[0]),
         times.len()
     );
-}
-
-/// `VmRSS` and the proportional set size (shared pages divided among their users) of a process, in KiB.
-fn memory_kib(pid: i32) -> (u64, u64) {
-    let field = |text: &str, key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    (field(&status, "VmRSS:"), field(&rollup, "Pss:"))
 }
 
 /// Removes every container of the data dir, even when the bench fails half-way.

@@ -31,14 +31,7 @@ fn until(s: &Server, pod: &str, secs: u64, what: &str, mut f: impl FnMut() -> bo
 }
 
 fn events(s: &Server, pod: &str) -> String {
-    s.kubectl("1.33").ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        &format!("involvedObject.name={pod}"),
-        "-o",
-        "jsonpath={range .items[*]}{.type} {.reason} {.message}{\"\\n\"}{end}",
-    ])
+    crate::pods::events(&s.kubectl("1.33"), pod)
 }
 
 const VOLUMES: &str = r#"

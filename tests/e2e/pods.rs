@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{Server, eventually};
+use crate::harness::{Kubectl, Server, eventually};
 
 pub(crate) fn root() -> bool {
     nix::unistd::geteuid().is_root() && std::path::Path::new("/usr/lib/cni/bridge").exists()
@@ -35,6 +35,18 @@ pub(crate) fn ctr_ps(s: &Server) -> String {
         .output()
         .expect("coracle ctr ps");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `TYPE REASON MESSAGE` lines of the events about a pod.
+pub(crate) fn events(k: &Kubectl, pod: &str) -> String {
+    k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("involvedObject.name={pod}"),
+        "-o",
+        "jsonpath={range .items[*]}{.type} {.reason} {.message}{\"\\n\"}{end}",
+    ])
 }
 
 pub(crate) fn wait_ready(s: &Server, pod: &str) {

@@ -8,7 +8,7 @@
 use base64::Engine as _;
 
 use crate::harness::{Kubectl, Server, eventually, write};
-use crate::pods::{jsonpath, root, wait_ready};
+use crate::pods::{events, jsonpath, root, wait_ready};
 use crate::registry::{Registry, tls_registry_with_auth};
 use crate::util::Table;
 
@@ -30,18 +30,6 @@ fn pod(name: &str, image: &str, policy: &str, secrets: &[&str]) -> String {
          command: [sh, -c, \"echo hello from {name}; sleep 3600\"]\n",
         secrets.join(", ")
     )
-}
-
-/// `TYPE REASON MESSAGE` lines of the events about a pod.
-fn events(k: &Kubectl, pod: &str) -> String {
-    k.ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        &format!("involvedObject.name={pod}"),
-        "-o",
-        "jsonpath={range .items[*]}{.type} {.reason} {.message}{\"\\n\"}{end}",
-    ])
 }
 
 fn status(k: &Kubectl, pod: &str) -> String {

@@ -6,35 +6,9 @@
 //! Needs root.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use crate::harness::{Server, eventually};
-
-fn root() -> bool {
-    nix::unistd::geteuid().is_root() && std::path::Path::new("/usr/lib/cni/bridge").exists()
-}
-
-fn ctr_ps(s: &Server) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_coracle"))
-        .args(["ctr", "ps", "-a", "-q", "--data-dir"])
-        .arg(s.data_dir())
-        .output()
-        .expect("coracle ctr ps");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Per-instance network namespaces the server's sandboxes use.
-fn netns_of(s: &Server) -> Vec<String> {
-    let tag = coracle::runtime::paths::RuntimePaths::new(&s.data_dir()).instance;
-    std::fs::read_dir("/run/netns")
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.starts_with(&format!("cni-{tag}-")))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::pods::{ctr_ps, netns_of, root};
 
 fn manifests(s: &Server) -> PathBuf {
     let dir = s.data_dir().join("agent").join("pod-manifests");
