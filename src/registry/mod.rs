@@ -12,7 +12,6 @@ pub mod decode;
 pub mod defaults;
 pub mod error;
 pub mod field_error;
-pub mod limitrange;
 pub mod list;
 pub mod meta;
 pub mod patch;
@@ -146,6 +145,8 @@ pub struct Registry {
     generation: AtomicU64,
     /// Serializes rebuilds of the catalogue from the stored CRDs.
     crd_reload: tokio::sync::Mutex<()>,
+    /// What admission keeps between requests.
+    pub(crate) admission: admission::Caches,
 }
 
 impl Registry {
@@ -162,6 +163,7 @@ impl Registry {
             builtin: resources,
             generation: AtomicU64::new(0),
             crd_reload: tokio::sync::Mutex::new(()),
+            admission: admission::Caches::default(),
         })
     }
 

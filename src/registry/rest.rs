@@ -294,6 +294,7 @@ impl Registry {
 
     /// After a stored write: a changed CRD changes what is served.
     async fn after_write(&self, res: &ResourceInfo) {
+        admission::after_write(self, res);
         if crd::is_crd(res)
             && let Err(e) = self.reload_crds().await
         {
@@ -558,12 +559,18 @@ impl Registry {
         }
         strategy::prepare_for_create(res, &mut obj);
         defaults::apply_defaults(&res.group, &res.version, &res.kind, &mut obj);
-        let alloc = admission::admit_create(self, ctx, res, &mut obj).await?;
+        let mut alloc = admission::admit_create(self, ctx, res, &mut obj).await?;
         let errs = self.validate_object(res, &obj, None, Subresource::Main);
-        if let Err(e) = self.invalid(res, &obj, errs) {
+        let checked = match self.invalid(res, &obj, errs) {
+            Ok(()) => admission::validate_create(self, ctx, res, &obj, &mut alloc).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
             alloc.release(self).await;
             return Err(e);
         }
+        let mut warnings = warnings;
+        warnings.append(&mut alloc.warnings);
         if fields == Fields::Track {
             self.track_fields(ctx, res, None, &mut obj, Subresource::Main);
         }
@@ -689,12 +696,18 @@ impl Registry {
                 ));
             }
         }
-        let alloc = admission::admit_update(self, ctx, res, old, &mut new).await?;
+        let mut alloc = admission::admit_update(self, ctx, res, sub, old, &mut new).await?;
         let errs = self.validate_object(res, &new, Some(old), sub);
-        if let Err(e) = self.invalid(res, &new, errs) {
+        let checked = match self.invalid(res, &new, errs) {
+            Ok(()) => admission::validate_update(self, ctx, res, sub, old, &new, &mut alloc).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
             alloc.release(self).await;
             return Err(e);
         }
+        let mut warnings = warnings;
+        warnings.append(&mut alloc.warnings);
         if fields == Fields::Track {
             self.track_fields(ctx, res, Some(old), &mut new, sub);
         }
@@ -854,10 +867,15 @@ impl Registry {
                     ),
                 ));
             }
-            admission::admit_delete(self, res, &current)?;
+            let admission_warnings = admission::admit_delete(self, ctx, res, &current, opts).await?;
             match self.delete_once(ctx, res, current, rev, opts).await {
                 Err(e) if e.details.as_ref().is_some_and(|d| d.get("retry").is_some()) => continue,
-                other => return other.map_err(strip_retry),
+                other => {
+                    return other.map_err(strip_retry).map(|mut o| {
+                        o.warnings.extend(admission_warnings);
+                        o
+                    });
+                }
             }
         }
         Err(ApiError::conflict_modified(&res.group, &res.plural, name))

@@ -1,7 +1,15 @@
-//! Built-in admission: what the real API server's default admission plugins and
-//! special registries do around a write. Namespace lifecycle, Service cluster IP
-//! and node port allocation (IPs recorded as IPAddress objects, as Kubernetes
-//! 1.33 does), Bindings, and the review kinds that are answered, never stored.
+//! Admission: what the real API server's admission plugins and special registries do
+//! around a write, in the real order. Mutating: NamespaceLifecycle, LimitRanger defaults,
+//! ServiceAccount, Service cluster IP and node port allocation (IPs recorded as IPAddress
+//! objects, as Kubernetes 1.33 does), then the mutating webhooks. After the object is
+//! validated: LimitRanger checks, ValidatingAdmissionPolicies, validating webhooks and
+//! ResourceQuota. Also Bindings, and the review kinds that are answered, never stored.
+
+pub mod attributes;
+pub mod limitrange;
+pub mod policy;
+pub mod quota;
+pub mod webhook;
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -10,29 +18,57 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::sync::OwnedMutexGuard;
 
-use super::Registry;
-use super::catalog::Storage;
-use super::error::{ApiError, ApiResult};
-use super::field_error::FieldError;
-use super::meta;
-use super::resource::ResourceInfo;
-use super::rest::{Ctx, Outcome};
+use crate::registry::Registry;
+use crate::registry::catalog::Storage;
+use crate::registry::error::{ApiError, ApiResult};
+use crate::registry::field_error::FieldError;
+use crate::registry::meta;
+use crate::registry::resource::ResourceInfo;
+use crate::registry::rest::{Ctx, DeleteOptions, Outcome};
+use crate::registry::strategy::Subresource;
+use attributes::{Attributes, Operation};
 use crate::store::{ListRequest, StoreError, WriteOptions};
 
 const IPADDRESS_PREFIX: &str = "/networking.k8s.io/ipaddresses/";
 
+/// What admission keeps between requests (webhook configurations, compiled policies),
+/// rebuilt after their objects change.
+#[derive(Default)]
+pub struct Caches {
+    pub webhooks: webhook::Cache,
+    pub policies: policy::Cache,
+}
+
+/// After a write of any object: drop what admission cached from objects of that resource.
+pub fn after_write(reg: &Registry, res: &ResourceInfo) {
+    if res.group == "admissionregistration.k8s.io" {
+        reg.admission.webhooks.invalidate(res);
+        reg.admission.policies.invalidate(res);
+    }
+}
+
 /// Namespaces that may never be deleted.
 pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
-/// What an admitted write reserved, to be kept on success or given back on failure.
+/// What an admitted write reserved, to be kept on success or given back on failure, and
+/// the warnings admission has for the client.
 #[derive(Default)]
 pub struct Allocation {
     /// Cluster IPs whose IPAddress objects this write created.
     ips: Vec<String>,
     _guard: Option<OwnedMutexGuard<()>>,
+    /// Locks held until the write is stored or abandoned (quota accounting).
+    held: Vec<OwnedMutexGuard<()>>,
+    /// Warnings from webhooks and admission policies.
+    pub warnings: Vec<String>,
 }
 
 impl Allocation {
+    /// Keep `guard` until the write is stored or abandoned.
+    pub fn hold(&mut self, guard: OwnedMutexGuard<()>) {
+        self.held.push(guard);
+    }
+
     /// The write failed (or was a dry run): give back what it reserved.
     pub async fn release(self, reg: &Registry) {
         for ip in &self.ips {
@@ -57,22 +93,43 @@ fn is_service(res: &ResourceInfo) -> bool {
     res.group.is_empty() && res.plural == "services"
 }
 
-/// Admission of a create.
+/// Mutating admission of a create.
 pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &mut Value) -> ApiResult<Allocation> {
     if res.namespaced {
         namespace_lifecycle(reg, res, obj).await?;
     }
-    super::limitrange::admit(reg, res, obj, None).await?;
+    limitrange::admit(reg, res, obj, None).await?;
     if res.group.is_empty() && res.plural == "pods" {
         service_account(reg, obj).await?;
     }
-    if is_service(res) {
-        return allocate_service(reg, ctx, obj, None).await;
-    }
-    if super::crd::is_crd(res) {
+    let mut alloc = if is_service(res) { allocate_service(reg, ctx, obj, None).await? } else { Allocation::default() };
+    if crate::registry::crd::is_crd(res) {
         settle_crd_status(reg, obj).await?;
     }
-    Ok(Allocation::default())
+    let attrs = Attributes::new(Operation::Create, res, "", ctx, obj, None);
+    if let Err(e) = webhook::mutate(reg, &attrs, obj, &mut alloc.warnings).await {
+        alloc.release(reg).await;
+        return Err(e);
+    }
+    Ok(alloc)
+}
+
+/// Validating admission of a create, after the object itself has been validated.
+pub async fn validate_create(
+    reg: &Registry,
+    ctx: &Ctx,
+    res: &ResourceInfo,
+    obj: &Value,
+    alloc: &mut Allocation,
+) -> ApiResult<()> {
+    let attrs = Attributes::new(Operation::Create, res, "", ctx, obj, None);
+    validating(reg, &attrs, obj, alloc).await
+}
+
+async fn validating(reg: &Registry, attrs: &Attributes<'_>, obj: &Value, alloc: &mut Allocation) -> ApiResult<()> {
+    policy::validate(reg, attrs, Some(obj), &mut alloc.warnings).await?;
+    webhook::validate(reg, attrs, Some(obj), &mut alloc.warnings).await?;
+    quota::admit(reg, attrs, obj, alloc).await
 }
 
 /// The naming and establishing controllers' work, done as the CRD is written so its
@@ -81,7 +138,7 @@ async fn settle_crd_status(reg: &Registry, crd: &mut Value) -> ApiResult<()> {
     let page = reg
         .store
         .list(ListRequest {
-            prefix: super::crd::CRD_PREFIX.to_string(),
+            prefix: crate::registry::crd::CRD_PREFIX.to_string(),
             start_after: None,
             limit: None,
             revision: None,
@@ -89,34 +146,76 @@ async fn settle_crd_status(reg: &Registry, crd: &mut Value) -> ApiResult<()> {
         .await
         .map_err(ApiError::internal)?;
     let others: Vec<Value> = page.items.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
-    super::crd::definition::settle_status(crd, &others);
+    crate::registry::crd::definition::settle_status(crd, &others);
     Ok(())
 }
 
-/// Admission of an update.
+/// Mutating admission of an update.
 pub async fn admit_update(
     reg: &Registry,
     ctx: &Ctx,
     res: &ResourceInfo,
+    sub: Subresource,
     old: &Value,
     new: &mut Value,
 ) -> ApiResult<Allocation> {
-    super::limitrange::admit(reg, res, new, Some(old)).await?;
-    if is_service(res) {
-        return allocate_service(reg, ctx, new, Some(old)).await;
+    if sub == Subresource::Main {
+        limitrange::admit(reg, res, new, Some(old)).await?;
     }
-    if super::crd::is_crd(res) {
+    let mut alloc =
+        if is_service(res) { allocate_service(reg, ctx, new, Some(old)).await? } else { Allocation::default() };
+    if crate::registry::crd::is_crd(res) {
         settle_crd_status(reg, new).await?;
     }
-    Ok(Allocation::default())
+    let attrs = Attributes::new(Operation::Update, res, sub.name(), ctx, new, Some(old));
+    if let Err(e) = webhook::mutate(reg, &attrs, new, &mut alloc.warnings).await {
+        alloc.release(reg).await;
+        return Err(e);
+    }
+    Ok(alloc)
 }
 
-/// Admission of a delete.
-pub fn admit_delete(_reg: &Registry, res: &ResourceInfo, obj: &Value) -> ApiResult<()> {
+/// Validating admission of an update, after the new object has been validated.
+#[allow(clippy::too_many_arguments)]
+pub async fn validate_update(
+    reg: &Registry,
+    ctx: &Ctx,
+    res: &ResourceInfo,
+    sub: Subresource,
+    old: &Value,
+    new: &Value,
+    alloc: &mut Allocation,
+) -> ApiResult<()> {
+    let attrs = Attributes::new(Operation::Update, res, sub.name(), ctx, new, Some(old));
+    validating(reg, &attrs, new, alloc).await
+}
+
+/// Admission of a delete: immortal namespaces, then admission policies and webhooks.
+/// Returns their warnings.
+pub async fn admit_delete(
+    reg: &Registry,
+    ctx: &Ctx,
+    res: &ResourceInfo,
+    obj: &Value,
+    opts: &DeleteOptions,
+) -> ApiResult<Vec<String>> {
     if res.group.is_empty() && res.plural == "namespaces" && IMMORTAL_NAMESPACES.contains(&meta::name(obj)) {
         return Err(ApiError::forbidden("", "namespaces", meta::name(obj), "this namespace may not be deleted"));
     }
-    Ok(())
+    let mut attrs = Attributes::new(Operation::Delete, res, "", ctx, obj, Some(obj));
+    if let Some(p) = &opts.propagation_policy {
+        attrs.options["propagationPolicy"] = p.clone().into();
+    }
+    if let Some(g) = opts.grace_period_seconds {
+        attrs.options["gracePeriodSeconds"] = g.into();
+    }
+    if opts.dry_run {
+        attrs.options["dryRun"] = json!(["All"]);
+    }
+    let mut warnings = Vec::new();
+    policy::validate(reg, &attrs, None, &mut warnings).await?;
+    webhook::validate(reg, &attrs, None, &mut warnings).await?;
+    Ok(warnings)
 }
 
 /// After an object is gone: free what it held.
@@ -194,7 +293,7 @@ async fn service_account(reg: &Registry, pod: &mut Value) -> ApiResult<()> {
         && pod["spec"]["automountServiceAccountToken"] != Value::Bool(true);
     if !pod_opts_out && !account_opts_out {
         let suffix = meta::generate_name("");
-        super::defaults::mount_service_account_token(pod, &suffix);
+        crate::registry::defaults::mount_service_account_token(pod, &suffix);
     }
     Ok(())
 }
@@ -226,7 +325,7 @@ fn node_ports(obj: &Value) -> Vec<i64> {
 /// Allocate a Service's cluster IP and node ports (create, or an update that needs them).
 async fn allocate_service(reg: &Registry, ctx: &Ctx, svc: &mut Value, old: Option<&Value>) -> ApiResult<Allocation> {
     let guard = reg.alloc_lock.clone().lock_owned().await;
-    let mut alloc = Allocation { ips: vec![], _guard: Some(guard) };
+    let mut alloc = Allocation { _guard: Some(guard), ..Default::default() };
     let name = meta::name(svc).to_string();
     let ns = meta::namespace(svc).to_string();
     let svc_type = svc["spec"]["type"].as_str().unwrap_or("ClusterIP").to_string();

@@ -25,11 +25,11 @@
 
 use serde_json::{Map, Value};
 
-use super::Registry;
-use super::error::{ApiError, ApiResult};
-use super::meta;
-use super::quantity::Quantity;
-use super::resource::ResourceInfo;
+use crate::registry::Registry;
+use crate::registry::error::{ApiError, ApiResult};
+use crate::registry::meta;
+use crate::registry::quantity::Quantity;
+use crate::registry::resource::ResourceInfo;
 use crate::store::ListRequest;
 
 /// The annotation the plugin writes on pods it defaulted.
@@ -63,7 +63,7 @@ pub async fn admit(reg: &Registry, res: &ResourceInfo, obj: &mut Value, old: Opt
         let errs = if pod { validate_pod(lr, obj) } else { validate_pvc(lr, obj) };
         if let Some(why) = aggregate(&errs) {
             // Leave an otherwise invalid object to validation's 422, which the real server reports first.
-            if !super::validation::validate(&res.group, &res.version, &res.kind, obj, old).is_empty() {
+            if !crate::registry::validation::validate(&res.group, &res.version, &res.kind, obj, old).is_empty() {
                 return Ok(());
             }
             let mut name = meta::name(obj);
@@ -394,7 +394,7 @@ mod tests {
     /// A LimitRange as it is stored (defaulted).
     fn lr(limits: Value) -> Value {
         let mut v = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr", "namespace": "default"}, "spec": {"limits": limits}});
-        super::super::defaults::apply_defaults("", "v1", "LimitRange", &mut v);
+        crate::registry::defaults::apply_defaults("", "v1", "LimitRange", &mut v);
         v
     }
 
@@ -575,7 +575,7 @@ mod tests {
     fn limit_range_validation_messages() {
         let check = |limits: Value| {
             let l = lr(limits);
-            super::super::validation::validate("", "v1", "LimitRange", &l, None)
+            super::crate::registry::validation::validate("", "v1", "LimitRange", &l, None)
                 .iter()
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
