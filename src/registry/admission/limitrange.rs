@@ -575,7 +575,7 @@ mod tests {
     fn limit_range_validation_messages() {
         let check = |limits: Value| {
             let l = lr(limits);
-            super::crate::registry::validation::validate("", "v1", "LimitRange", &l, None)
+            crate::registry::validation::validate("", "v1", "LimitRange", &l, None)
                 .iter()
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()

@@ -7,6 +7,7 @@
 
 pub mod attributes;
 pub mod limitrange;
+pub mod matching;
 pub mod policy;
 pub mod quota;
 pub mod webhook;

@@ -6,6 +6,7 @@
 //! types are right) and already defaulted ([`crate::registry::defaults`]).
 
 pub mod access;
+pub mod admissionregistration;
 pub mod apps;
 pub mod autoscaling;
 pub mod batch;
@@ -143,6 +144,7 @@ pub fn validate(group: &str, version: &str, kind: &str, obj: &Value, old: Option
         "autoscaling" if kind == "HorizontalPodAutoscaler" => Some(autoscaling::validate_hpa(version, obj, old)),
         "events.k8s.io" if kind == "Event" => Some(core::objects::validate_event(obj, old, true)),
         "certificates.k8s.io" if kind == "CertificateSigningRequest" => Some(certificates::validate_csr(obj, old)),
+        "admissionregistration.k8s.io" => admissionregistration::validate(kind, obj, old),
         _ => None,
     };
     dedup(specific.unwrap_or_else(|| meta::validate_meta(obj, old, generic_rules(group, kind, obj))))
