@@ -43,7 +43,7 @@ pub fn rule_matches(rule: &Value, attrs: &Attributes<'_>, any_version: bool) -> 
         return false;
     }
     let names = strings(rule, "resourceNames");
-    if !names.is_empty() && !names.iter().any(|n| *n == attrs.name) {
+    if !names.is_empty() && !names.contains(&attrs.name) {
         return false;
     }
     let is_namespace = attrs.res.group.is_empty() && attrs.res.plural == "namespaces";
