@@ -720,32 +720,66 @@ fn quota_hard(hard: &[(&str, &Value)], path: &Path) -> Vec<FieldError> {
     errs
 }
 
+/// A string slice as Go's `%#v` prints it: `[]T{"a", "b"}`, `[]T{}`, or `[]T(nil)` when absent.
+fn go_string_slice(elem: &str, v: Option<&Value>) -> String {
+    match v.and_then(Value::as_array) {
+        None => format!("[]{elem}(nil)"),
+        Some(items) => {
+            let parts: Vec<String> = items.iter().map(|i| format!("{:?}", i.as_str().unwrap_or(""))).collect();
+            format!("[]{elem}{{{}}}", parts.join(", "))
+        }
+    }
+}
+
+/// A scope selector as Go's `%#v` prints the internal `core.ScopeSelector`.
+fn go_scope_selector(sel: &Value) -> String {
+    let reqs: Vec<String> = sel
+        .list("matchExpressions")
+        .iter()
+        .map(|r| {
+            format!(
+                "core.ScopedResourceSelectorRequirement{{ScopeName:{:?}, Operator:{:?}, Values:{}}}",
+                r.str_of("scopeName"),
+                r.str_of("operator"),
+                go_string_slice("string", r.field("values"))
+            )
+        })
+        .collect();
+    let list = if sel.field("matchExpressions").and_then(Value::as_array).is_none() {
+        "[]core.ScopedResourceSelectorRequirement(nil)".to_string()
+    } else {
+        format!("[]core.ScopedResourceSelectorRequirement{{{}}}", reqs.join(", "))
+    };
+    format!("core.ScopeSelector{{MatchExpressions:{list}}}")
+}
+
 fn quota_spec(spec: Option<&Value>, path: &Path) -> Vec<FieldError> {
     let hard = spec.entries("hard");
     let mut errs = quota_hard(&hard, &path.child("hard"));
     let scopes = spec.strings("scopes");
     let sp = path.child("scopes");
-    let rendered = Value::from(scopes.clone());
+    let rendered = go_string_slice("core.ResourceQuotaScope", spec.field("scopes"));
     let mut sorted_hard: Vec<&str> = hard.iter().map(|(k, _)| *k).collect();
     sorted_hard.sort_unstable();
     for s in &scopes {
         if !QUOTA_SCOPES.contains(s) {
-            errs.push(FieldError::invalid(&sp, rendered.clone(), "unsupported scope"));
+            errs.push(FieldError::invalid_rendered(&sp, &rendered, "unsupported scope"));
         }
         for k in &sorted_hard {
             if is_standard_quota_resource(k) && !scope_valid_for(s, k) {
-                errs.push(FieldError::invalid(&sp, rendered.clone(), "unsupported scope applied to resource"));
+                errs.push(FieldError::invalid_rendered(&sp, &rendered, "unsupported scope applied to resource"));
             }
         }
     }
     for (a, b) in [("BestEffort", "NotBestEffort"), ("Terminating", "NotTerminating")] {
         if scopes.contains(&a) && scopes.contains(&b) {
-            errs.push(FieldError::invalid(&sp, rendered.clone(), "conflicting scopes"));
+            errs.push(FieldError::invalid_rendered(&sp, &rendered, "conflicting scopes"));
         }
     }
     if let Some(sel) = spec.obj("scopeSelector") {
         let mp = path.child("scopeSelector").child("matchExpressions");
         let mut names_seen: Vec<&str> = Vec::new();
+        let sel_rendered = go_scope_selector(sel);
         for req in sel.list("matchExpressions") {
             let scope = req.str_of("scopeName");
             if !QUOTA_SCOPES.contains(&scope) {
@@ -753,7 +787,11 @@ fn quota_spec(spec: Option<&Value>, path: &Path) -> Vec<FieldError> {
             }
             for k in &sorted_hard {
                 if is_standard_quota_resource(k) && !scope_valid_for(scope, k) {
-                    errs.push(FieldError::invalid(&mp, sel.clone(), "unsupported scope applied to resource"));
+                    errs.push(FieldError::invalid_rendered(
+                        &mp,
+                        &sel_rendered,
+                        "unsupported scope applied to resource",
+                    ));
                 }
             }
             let op = req.str_of("operator");
@@ -774,9 +812,9 @@ fn quota_spec(spec: Option<&Value>, path: &Path) -> Vec<FieldError> {
                     mp.child("values"),
                     "must be at least one value when `operator` is 'In' or 'NotIn' for scope selector",
                 )),
-                "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(FieldError::invalid(
+                "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(FieldError::invalid_rendered(
                     mp.child("values"),
-                    Value::Array(values.to_vec()),
+                    go_string_slice("string", req.field("values")),
                     "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
                 )),
                 "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
@@ -786,7 +824,7 @@ fn quota_spec(spec: Option<&Value>, path: &Path) -> Vec<FieldError> {
         }
         for (a, b) in [("BestEffort", "NotBestEffort"), ("Terminating", "NotTerminating")] {
             if names_seen.contains(&a) && names_seen.contains(&b) {
-                errs.push(FieldError::invalid(&mp, rendered.clone(), "conflicting scopes"));
+                errs.push(FieldError::invalid_rendered(&mp, &rendered, "conflicting scopes"));
             }
         }
     }
@@ -811,7 +849,8 @@ pub fn validate_resource_quota(obj: &Value, old: Option<&Value>) -> Vec<FieldErr
     old_scopes.sort_unstable();
     old_scopes.dedup();
     if new_scopes != old_scopes {
-        errs.push(FieldError::invalid("spec.scopes", Value::from(spec.strings("scopes")), meta::FIELD_IMMUTABLE));
+        let rendered = go_string_slice("core.ResourceQuotaScope", spec.field("scopes"));
+        errs.push(FieldError::invalid_rendered("spec.scopes", rendered, meta::FIELD_IMMUTABLE));
     }
     errs
 }
