@@ -8,14 +8,13 @@
 //! cluster DNS and service proxy of a later issue): the name is what their serving
 //! certificates carry.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
 use super::serve::{Conversion, CustomResource, WebhookTarget};
 use crate::registry::error::{ApiError, ApiResult};
+use crate::registry::webhook_client::{self, PostError};
 
 /// How long a conversion webhook may take (the real server's 30 s).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,87 +56,6 @@ fn url_of(target: &WebhookTarget) -> String {
     }
 }
 
-fn tls_config(ca_bundle: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_bundle {
-        Some(pem_bytes) => {
-            for p in pem::parse_many(pem_bytes).map_err(|e| format!("invalid caBundle: {e}"))? {
-                roots.add(rustls::pki_types::CertificateDer::from(p.contents().to_vec())).map_err(|e| e.to_string())?;
-            }
-        }
-        None => {
-            for c in rustls_native_roots() {
-                let _ = roots.add(c);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// The system's trusted roots (for webhooks without a caBundle).
-fn rustls_native_roots() -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    let mut out = Vec::new();
-    for path in ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"] {
-        if let Ok(bytes) = std::fs::read(path)
-            && let Ok(certs) = pem::parse_many(bytes)
-        {
-            out.extend(certs.into_iter().map(|c| rustls::pki_types::CertificateDer::from(c.contents().to_vec())));
-            break;
-        }
-    }
-    out
-}
-
-/// POST a JSON body over HTTPS and read the JSON answer.
-pub async fn post_json(url: &str, ca_bundle: Option<&[u8]>, body: &Value) -> Result<Value, String> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config(ca_bundle)?)
-        .https_only()
-        .enable_http1()
-        .build();
-    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
-    let req = http::Request::post(url)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
-        .body(Full::new(bytes::Bytes::from(serde_json::to_vec(body).map_err(|e| e.to_string())?)))
-        .map_err(|e| e.to_string())?;
-    let resp = tokio::time::timeout(TIMEOUT, client.request(req))
-        .await
-        .map_err(|_| format!("Post {url:?}: context deadline exceeded"))?
-        .map_err(|e| format!("Post {url:?}: {}", error_chain(&e)))?;
-    let status = resp.status();
-    let bytes = tokio::time::timeout(TIMEOUT, resp.into_body().collect())
-        .await
-        .map_err(|_| format!("Post {url:?}: context deadline exceeded"))?
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    if !status.is_success() {
-        return Err(format!(
-            "conversion webhook returned HTTP {}: {}",
-            status.as_u16(),
-            String::from_utf8_lossy(&bytes)
-        ));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| format!("unmarshal of conversion response failed: {e}"))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 async fn webhook(
     target: &WebhookTarget,
     ca_bundle: Option<&[u8]>,
@@ -160,7 +78,14 @@ async fn webhook(
         "apiVersion": format!("apiextensions.k8s.io/{review_version}"),
         "request": {"uid": uid, "desiredAPIVersion": desired, "objects": objects},
     });
-    let answer = post_json(&url_of(target), ca_bundle, &review).await?;
+    let answer = match webhook_client::post_json(&url_of(target), ca_bundle, &review, TIMEOUT).await {
+        Ok(a) => a,
+        Err(PostError::Status { code, body, .. }) => {
+            return Err(format!("conversion webhook returned HTTP {code}: {body}"));
+        }
+        Err(PostError::Decode(e)) => return Err(format!("unmarshal of conversion response failed: {e}")),
+        Err(e @ PostError::Transport(_)) => return Err(e.to_string()),
+    };
     let response = answer.get("response").ok_or("no response provided")?;
     if review_version == "v1" && response.get("uid").and_then(Value::as_str) != Some(uid.as_str()) {
         return Err(format!(
