@@ -7,6 +7,7 @@
 //! them on an object (and its old version for transition rules), producing the field errors
 //! the real API server produces.
 
+pub mod admission;
 mod libs;
 mod values;
 

@@ -50,6 +50,9 @@ pub fn apply(group: &str, version: &str, kind: &str, obj: &mut Value) {
         }
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => webhooks(obj, true),
         ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => webhooks(obj, false),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding") => {
+            crate::registry::admission::policy::apply_defaults(kind, obj)
+        }
         _ => {}
     }
 }
