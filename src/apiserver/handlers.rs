@@ -214,6 +214,18 @@ async fn dispatch(call: &Call<'_>) -> ApiResult<Response> {
         return scale(call).await;
     }
     let output = choose_output(&call.headers)?;
+    // Create-only virtual resources (reviews, bindings) have no table converter: the real
+    // server does not offer `as=Table` for them, so a client asking only for it gets 406.
+    if matches!(output, Output::Table { .. })
+        && matches!(res.storage, crate::registry::catalog::Storage::Review | crate::registry::catalog::Storage::Binding)
+        && call.req.subresource.is_none()
+    {
+        return Err(ApiError::not_acceptable(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ]));
+    }
     if let Some(io) = call.q("includeObject") {
         crate::registry::tables::check_include_object(io).map_err(ApiError::bad_request)?;
     }

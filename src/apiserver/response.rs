@@ -31,7 +31,9 @@ pub fn bytes_response(code: u16, content_type: &str, body: Vec<u8>) -> Response 
 
 /// A `metav1.Status` error response.
 pub fn error_response(e: &ApiError) -> Response {
-    json_response(e.code, &e.to_status(), false)
+    let mut resp = json_response(e.code, &e.to_status(), false);
+    add_warnings(&mut resp, &e.warnings);
+    resp
 }
 
 /// Add `Warning: 299 - "…"` headers.
@@ -129,11 +131,13 @@ pub fn list_body(
             })
         }
         _ => {
-            // Items of a typed list carry no apiVersion/kind of their own.
+            // Items of a typed list carry no apiVersion/kind of their own; those of a custom
+            // resource list (unstructured upstream) keep theirs.
+            let custom = crate::registry::crd::custom(res).is_some();
             let items: Vec<Value> = items
                 .into_iter()
                 .map(|mut o| {
-                    if let Some(m) = o.as_object_mut() {
+                    if let Some(m) = o.as_object_mut().filter(|_| !custom) {
                         m.remove("apiVersion");
                         m.remove("kind");
                     }

@@ -4,7 +4,9 @@
 //! - deletes dependents whose owners are all gone (background cascading),
 //! - for an owner deleted with `propagationPolicy: Foreground` (finalizer
 //!   `foregroundDeletion`), deletes its dependents first and releases the owner
-//!   once no dependent with `blockOwnerDeletion` is left,
+//!   once no dependent with `blockOwnerDeletion` is left; a dependent that has
+//!   another owner which stays only loses its reference, and one that closes an
+//!   ownership cycle stops blocking before it goes (so the cycle cannot wait on itself),
 //! - for an owner deleted with `propagationPolicy: Orphan` (finalizer `orphan`),
 //!   removes the owner from its dependents' references, then releases it.
 
@@ -322,17 +324,32 @@ async fn process(client: &kube::Client, kinds: &Kinds, graph: &Graph, uid: &str)
         let mut blocking = 0;
         for d in graph.dependents_of(uid) {
             let Some(dep) = graph.nodes.get(&d) else { continue };
-            let blocks = dep.owners.iter().any(|o| o.uid == uid && o.block_owner_deletion == Some(true));
-            if blocks {
-                blocking += 1;
-            }
+            let mut blocks = dep.owners.iter().any(|o| o.uid == uid && o.block_owner_deletion == Some(true));
             if !dep.deleting {
-                let dp = if blocks { DeleteParams::foreground() } else { DeleteParams::background() };
+                // A dependent with another owner that stays is not deleted: it only loses its
+                // references to the owners on their way out (upstream's attemptToDeleteItem).
+                let states = owner_states(client, kinds, graph, dep).await?;
+                if states.iter().any(|(o, s)| o.uid != uid && *s == OwnerState::Solid) {
+                    drop_owner_refs(client, dep, &d, &states).await?;
+                    continue;
+                }
+                // A dependent that is itself the owner of something deleting in the foreground
+                // may close a cycle: it stops blocking its owners before it goes, as upstream's
+                // collector does, so that the cycle cannot wait for itself.
+                let cycle = in_foreground_cycle(graph, &d);
+                if blocks && cycle {
+                    unblock_owner_refs(client, dep, &d).await?;
+                    blocks = false;
+                }
+                let dp = if blocks || cycle { DeleteParams::foreground() } else { DeleteParams::background() };
                 let dp = DeleteParams {
                     preconditions: Some(kube::api::Preconditions { uid: Some(d.clone()), resource_version: None }),
                     ..dp
                 };
                 ignore_gone(api_for(client, dep).delete(&dep.name, &dp).await.map(|_| ()))?;
+            }
+            if blocks {
+                blocking += 1;
             }
         }
         if blocking == 0 {
@@ -343,23 +360,13 @@ async fn process(client: &kube::Client, kinds: &Kinds, graph: &Graph, uid: &str)
     if node.owners.is_empty() || node.deleting {
         return Ok(());
     }
-    let mut solid = 0;
-    let mut dangling = Vec::new();
-    let mut waiting = 0;
-    for o in &node.owners {
-        match owner_state(client, kinds, graph, node, o).await? {
-            OwnerState::Solid => solid += 1,
-            OwnerState::Dangling => dangling.push(o.uid.clone()),
-            OwnerState::Waiting => waiting += 1,
-        }
+    let states = owner_states(client, kinds, graph, node).await?;
+    if states.iter().any(|(_, s)| *s == OwnerState::Solid) {
+        return drop_owner_refs(client, node, uid, &states).await;
     }
-    if solid > 0 {
-        if !dangling.is_empty() {
-            let refs: Vec<&OwnerReference> = node.owners.iter().filter(|o| !dangling.contains(&o.uid)).collect();
-            let patch = json!({"metadata": {"ownerReferences": list_or_null(&refs), "uid": uid}});
-            ignore_gone(api.patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch)).await)?;
-        }
-        return Ok(());
+    let waiting = states.iter().filter(|(_, s)| *s == OwnerState::Waiting).count();
+    if waiting > 0 && in_foreground_cycle(graph, uid) {
+        unblock_owner_refs(client, node, uid).await?;
     }
     let policy = if waiting > 0 || node.finalizers.iter().any(|f| f == FOREGROUND) {
         PropagationPolicy::Foreground
@@ -375,6 +382,66 @@ async fn process(client: &kube::Client, kinds: &Kinds, graph: &Graph, uid: &str)
     };
     tracing::debug!(object = %node.name, resource = %node.resource.plural, "deleting dependent whose owners are gone");
     ignore_gone(api.delete(&node.name, &dp).await.map(|_| ()))
+}
+
+/// The state of each of a node's owners.
+async fn owner_states(
+    client: &kube::Client,
+    kinds: &Kinds,
+    graph: &Graph,
+    node: &Node,
+) -> Result<Vec<(OwnerReference, OwnerState)>, kube::Error> {
+    let mut out = Vec::with_capacity(node.owners.len());
+    for o in &node.owners {
+        out.push((o.clone(), owner_state(client, kinds, graph, node, o).await?));
+    }
+    Ok(out)
+}
+
+/// Keep only the owners that stay (upstream removes the dangling references and those to
+/// owners waiting for their dependents' deletion); nothing to do when all stay.
+async fn drop_owner_refs(
+    client: &kube::Client,
+    node: &Node,
+    uid: &str,
+    states: &[(OwnerReference, OwnerState)],
+) -> Result<(), kube::Error> {
+    if states.iter().all(|(_, s)| *s == OwnerState::Solid) {
+        return Ok(());
+    }
+    let refs: Vec<&OwnerReference> = states.iter().filter(|(_, s)| *s == OwnerState::Solid).map(|(o, _)| o).collect();
+    let patch = json!({"metadata": {"ownerReferences": list_or_null(&refs), "uid": uid}});
+    ignore_gone(api_for(client, node).patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch)).await)
+}
+
+/// Whether one of the node's own dependents is already being deleted in the foreground:
+/// deleting the node in the foreground while it blocks its owners could close a cycle.
+fn in_foreground_cycle(graph: &Graph, uid: &str) -> bool {
+    graph
+        .dependents_of(uid)
+        .iter()
+        .filter_map(|d| graph.nodes.get(d))
+        .any(|d| d.deleting && d.finalizers.iter().any(|f| f == FOREGROUND))
+}
+
+/// Set `blockOwnerDeletion: false` on every reference of the node that blocks.
+async fn unblock_owner_refs(client: &kube::Client, node: &Node, uid: &str) -> Result<(), kube::Error> {
+    if !node.owners.iter().any(|o| o.block_owner_deletion == Some(true)) {
+        return Ok(());
+    }
+    let refs: Vec<OwnerReference> = node
+        .owners
+        .iter()
+        .cloned()
+        .map(|mut o| {
+            if o.block_owner_deletion == Some(true) {
+                o.block_owner_deletion = Some(false);
+            }
+            o
+        })
+        .collect();
+    let patch = json!({"metadata": {"ownerReferences": refs, "uid": uid}});
+    ignore_gone(api_for(client, node).patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch)).await)
 }
 
 async fn remove_finalizer(api: &Api<DynamicObject>, node: &Node, finalizer: &str) -> Result<(), kube::Error> {

@@ -108,7 +108,12 @@ async fn reconcile_namespace(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action
             ignore_conflict(cms.create(&PostParams::default(), &cm).await)?;
         }
         Some(cm) if cm.data.as_ref() != Some(&want) => {
-            let patch = serde_json::json!({"data": want});
+            // The publisher owns the whole of `data`, as upstream's does: keys it did not
+            // write go (null in a merge patch removes them).
+            let mut data: serde_json::Map<String, serde_json::Value> =
+                cm.data.iter().flatten().map(|(k, _)| (k.clone(), serde_json::Value::Null)).collect();
+            data.extend(want.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))));
+            let patch = serde_json::json!({"data": data});
             ignore_conflict(cms.patch(ROOT_CA, &PatchParams::default(), &Patch::Merge(&patch)).await)?;
         }
         Some(_) => {}

@@ -8,6 +8,7 @@ pub mod go_zero;
 pub mod managed_fields;
 pub mod strategic;
 pub mod typed;
+pub mod yaml_dups;
 
 #[cfg(test)]
 mod ssa_testing;
