@@ -1,11 +1,13 @@
 //! Controllers: loops that drive the cluster toward what its objects say. All
 //! but the store's own housekeeping talk to the API through `kube::Client`.
 
+pub mod admissionpolicy;
 pub mod crd;
 pub mod gc;
 pub mod maintenance;
 pub mod namespace;
 pub mod nodeipam;
+pub mod resourcequota;
 pub mod serviceaccounts;
 
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub fn start(state: Arc<ApiState>, store: Arc<SqliteStore>, ca_pem: String, clus
     tokio::spawn(gc::run(client.clone()));
     tokio::spawn(nodeipam::run(client.clone(), cluster_cidr));
     tokio::spawn(crd::run(client.clone()));
+    tokio::spawn(admissionpolicy::run(client.clone()));
+    tokio::spawn(resourcequota::run(client.clone()));
     if let Some(issuer) = issuer {
         tokio::spawn(serviceaccounts::run(client, ca_pem, issuer));
     }

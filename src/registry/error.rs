@@ -13,6 +13,9 @@ pub struct ApiError {
     pub reason: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// Warnings for the client that arose before the failure (from admission webhooks
+    /// and policies); they leave as `Warning` headers, as with a success.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -30,7 +33,7 @@ pub fn qualified(group: &str, name: &str) -> String {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError { code, reason, message: message.into(), details: None, warnings: Vec::new() }
     }
 
     fn with_details(mut self, details: Value) -> Self {

@@ -27,6 +27,7 @@ pub mod tables;
 pub mod tokens;
 pub mod validation;
 pub mod watch;
+pub mod webhook_client;
 
 #[cfg(test)]
 mod store_tests;

@@ -565,7 +565,8 @@ impl Registry {
             Ok(()) => admission::validate_create(self, ctx, res, &obj, &mut alloc).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = checked {
+        if let Err(mut e) = checked {
+            e.warnings.append(&mut alloc.warnings);
             alloc.release(self).await;
             return Err(e);
         }
@@ -702,7 +703,8 @@ impl Registry {
             Ok(()) => admission::validate_update(self, ctx, res, sub, old, &new, &mut alloc).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = checked {
+        if let Err(mut e) = checked {
+            e.warnings.append(&mut alloc.warnings);
             alloc.release(self).await;
             return Err(e);
         }
@@ -768,6 +770,15 @@ impl Registry {
             return Err(crd::smp_refused());
         }
         let patch = super::patch::parse_patch(patch_type, body)?;
+        if patch_type == PatchType::Apply && ctx.field_validation == FieldValidation::Strict {
+            let dups = super::patch::yaml_dups::duplicate_key_errors(body);
+            if !dups.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  {}",
+                    dups.join("\n  ")
+                )));
+            }
+        }
         if patch_type == PatchType::Apply {
             super::patch::check_apply_request(ctx, force)?;
         } else if force {

@@ -147,6 +147,31 @@ impl Registry {
         self.check_bindings(&sa).await.then(|| user_of(&sa, &claims))
     }
 
+    /// The `status` of a TokenReview: whether `token` authenticates a ServiceAccount for
+    /// `audiences` (the API server's when none are asked for), and as whom.
+    pub async fn review_token(&self, token: &str, audiences: &[String]) -> Value {
+        let Some(issuer) = self.token_issuer() else {
+            return json!({"authenticated": false, "error": "token authentication is not available"});
+        };
+        let wanted = if audiences.is_empty() { issuer.api_audiences.clone() } else { audiences.to_vec() };
+        let (claims, matched) = match issuer.verify_for(token, jiff::Timestamp::now().as_second(), &wanted) {
+            Ok(v) => v,
+            Err(e) => return json!({"authenticated": false, "user": {}, "error": format!("[{e}]")}),
+        };
+        let Some(sa) = service_account_of(&claims) else {
+            return json!({"authenticated": false, "user": {}, "error": "[invalid bearer token]"});
+        };
+        if !self.check_bindings(&sa).await {
+            return json!({"authenticated": false, "user": {}, "error": "[invalid bearer token, service account token has been invalidated]"});
+        }
+        let user = user_of(&sa, &claims);
+        let mut u = json!({"username": user.username, "uid": user.uid, "groups": user.groups});
+        if !user.extra.is_empty() {
+            u["extra"] = json!(user.extra);
+        }
+        json!({"authenticated": true, "user": u, "audiences": matched})
+    }
+
     async fn check_bindings(&self, sa: &ServiceAccountClaims) -> bool {
         let Ok(Some(account)) = self.get_core("serviceaccounts", Some(&sa.namespace), &sa.name).await else {
             return false;

@@ -119,8 +119,14 @@ impl TokenIssuer {
         format!("{input}.{}", B64.encode(sig))
     }
 
-    /// Check a token's signature and time; returns its claims.
+    /// Check a token's signature, time and audience (one of the API server's); returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Value, TokenError> {
+        self.verify_for(token, now, &self.api_audiences).map(|(claims, _)| claims)
+    }
+
+    /// Check a token for one of `audiences`; returns its claims and the audiences it is
+    /// valid for among them (all of them for legacy tokens, which carry none).
+    pub fn verify_for(&self, token: &str, now: i64, audiences: &[String]) -> Result<(Value, Vec<String>), TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(TokenError::Invalid);
@@ -137,7 +143,7 @@ impl TokenIssuer {
         let claims: Value =
             B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(TokenError::Invalid)?;
         if claims["iss"] == LEGACY_ISSUER {
-            return Ok(claims);
+            return Ok((claims, audiences.to_vec()));
         }
         if claims["iss"] != self.issuer.as_str() {
             return Err(TokenError::Invalid);
@@ -152,10 +158,11 @@ impl TokenIssuer {
             Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => vec![],
         };
-        if !aud.iter().any(|a| self.api_audiences.contains(a)) {
+        let matched: Vec<String> = audiences.iter().filter(|a| aud.contains(a)).cloned().collect();
+        if matched.is_empty() {
             return Err(TokenError::Audience(aud));
         }
-        Ok(claims)
+        Ok((claims, matched))
     }
 }
 

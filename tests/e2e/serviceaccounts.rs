@@ -86,6 +86,34 @@ fn token_requests_sign_verifiable_tokens_that_authenticate() {
     assert!(token_kubectl(&s, &bad).fails(&["get", "cm"]).contains("Unauthorized"));
     let vault = k.ok(&["create", "token", "default", "--audience", "vault"]).trim().to_string();
     assert!(token_kubectl(&s, &vault).fails(&["get", "cm"]).contains("Unauthorized"));
+    // TokenReview: the token authenticates as its account, for the API server's audience
+    // unless others are asked for; a foreign-audience or tampered token does not.
+    let review = |token: &str, audiences: &str| -> Value {
+        let body = format!(
+            "{{\"apiVersion\": \"authentication.k8s.io/v1\", \"kind\": \"TokenReview\", \"spec\": {{\"token\": \"{token}\"{audiences}}}}}"
+        );
+        serde_json::from_str(&k.ok_stdin(&["create", "-f", "-", "-o", "json"], &body)).unwrap()
+    };
+    let r = review(&token, "");
+    assert_eq!(r["status"]["authenticated"], true, "{r}");
+    assert_eq!(r["status"]["user"]["username"], "system:serviceaccount:default:default");
+    assert_eq!(r["status"]["user"]["uid"], c["kubernetes.io"]["serviceaccount"]["uid"]);
+    let groups = r["status"]["user"]["groups"].to_string();
+    assert!(groups.contains("system:serviceaccounts:default") && groups.contains("system:authenticated"), "{r}");
+    assert_eq!(r["status"]["audiences"], serde_json::json!(["https://kubernetes.default.svc.cluster.local"]));
+    let r = review(&vault, "");
+    assert_eq!(r["status"]["authenticated"], false, "{r}");
+    assert!(r["status"]["error"].as_str().unwrap().contains("audiences"), "{r}");
+    let r = review(&vault, ", \"audiences\": [\"vault\", \"other\"]");
+    assert_eq!(r["status"]["authenticated"], true, "{r}");
+    assert_eq!(r["status"]["audiences"], serde_json::json!(["vault"]));
+    let r = review(&bad, "");
+    assert_eq!(r["status"]["authenticated"], false, "{r}");
+    let err = k.stdin(
+        &["create", "-f", "-"],
+        r#"{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {}}"#,
+    );
+    assert!(String::from_utf8_lossy(&err.stderr).contains("token is required for TokenReview"), "{err:?}");
     // Too short a lifetime is refused as the real server does.
     let err = k.fails(&["create", "token", "default", "--duration", "1m"]);
     assert!(err.contains("may not specify a duration less than 10 minutes"), "{err}");

@@ -38,6 +38,8 @@ const IPADDRESS_PREFIX: &str = "/networking.k8s.io/ipaddresses/";
 pub struct Caches {
     pub webhooks: webhook::Cache,
     pub policies: policy::Cache,
+    /// Per-namespace locks of quota accounting.
+    pub quota_locks: quota::Locks,
 }
 
 /// After a write of any object: drop what admission cached from objects of that resource.
@@ -108,7 +110,8 @@ pub async fn admit_create(reg: &Registry, ctx: &Ctx, res: &ResourceInfo, obj: &m
         settle_crd_status(reg, obj).await?;
     }
     let attrs = Attributes::new(Operation::Create, res, "", ctx, obj, None);
-    if let Err(e) = webhook::mutate(reg, &attrs, obj, &mut alloc.warnings).await {
+    if let Err(mut e) = webhook::mutate(reg, &attrs, obj, &mut alloc.warnings).await {
+        e.warnings.append(&mut alloc.warnings);
         alloc.release(reg).await;
         return Err(e);
     }
@@ -169,7 +172,8 @@ pub async fn admit_update(
         settle_crd_status(reg, new).await?;
     }
     let attrs = Attributes::new(Operation::Update, res, sub.name(), ctx, new, Some(old));
-    if let Err(e) = webhook::mutate(reg, &attrs, new, &mut alloc.warnings).await {
+    if let Err(mut e) = webhook::mutate(reg, &attrs, new, &mut alloc.warnings).await {
+        e.warnings.append(&mut alloc.warnings);
         alloc.release(reg).await;
         return Err(e);
     }
@@ -214,9 +218,17 @@ pub async fn admit_delete(
         attrs.options["dryRun"] = json!(["All"]);
     }
     let mut warnings = Vec::new();
-    policy::validate(reg, &attrs, None, &mut warnings).await?;
-    webhook::validate(reg, &attrs, None, &mut warnings).await?;
-    Ok(warnings)
+    let checked = match policy::validate(reg, &attrs, None, &mut warnings).await {
+        Ok(()) => webhook::validate(reg, &attrs, None, &mut warnings).await,
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(()) => Ok(warnings),
+        Err(mut e) => {
+            e.warnings.append(&mut warnings);
+            Err(e)
+        }
+    }
 }
 
 /// After an object is gone: free what it held.
@@ -524,7 +536,7 @@ async fn used_node_ports(reg: &Registry, ns: &str, name: &str) -> ApiResult<Hash
 /// Answer a review kind (SelfSubjectAccessReview and friends). Authorization is
 /// "every authenticated user may do everything" until RBAC lands.
 pub async fn review(
-    _reg: &Registry,
+    reg: &Registry,
     ctx: &Ctx,
     res: &ResourceInfo,
     ns: Option<&str>,
@@ -569,7 +581,17 @@ pub async fn review(
         "SelfSubjectReview" => json!({"userInfo": {
             "username": ctx.user.username, "uid": ctx.user.uid, "groups": ctx.user.groups, "extra": ctx.user.extra,
         }}),
-        "TokenReview" => json!({"authenticated": false, "error": "token authentication is not available"}),
+        "TokenReview" => {
+            let token = obj["spec"]["token"].as_str().unwrap_or("");
+            if token.is_empty() {
+                return Err(ApiError::bad_request("token is required for TokenReview in authentication"));
+            }
+            let audiences: Vec<String> = obj["spec"]["audiences"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            reg.review_token(token, &audiences).await
+        }
         _ => return Err(ApiError::method_not_supported(&res.group, &res.plural, "create")),
     };
     obj["status"] = status;

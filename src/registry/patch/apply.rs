@@ -51,6 +51,7 @@ impl ApplyError {
                 reason: "Conflict",
                 message: conflict_message(conflicts),
                 details: Some(json!({ "causes": conflict_causes(conflicts) })),
+                warnings: Vec::new(),
             },
             ApplyError::Internal(m) => ApiError::new(500, "", m.clone()),
         }

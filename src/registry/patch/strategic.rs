@@ -104,6 +104,7 @@ impl PatchError {
                 reason: "Invalid",
                 message: "the server rejected our request due to an error in our request".into(),
                 details: Some(json!({})),
+                warnings: Vec::new(),
             },
             PatchErrorKind::Internal => ApiError::new(500, "", self.message.clone()),
         }
