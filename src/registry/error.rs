@@ -12,7 +12,8 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: it is rarely set, and keeps `ApiResult` small.
+    pub details: Option<Box<Value>>,
     /// Warnings for the client that arose before the failure (from admission webhooks
     /// and policies); they leave as `Warning` headers, as with a success.
     pub warnings: Vec<String>,
@@ -37,7 +38,7 @@ impl ApiError {
     }
 
     fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -194,7 +195,7 @@ impl ApiError {
             s["reason"] = self.reason.into();
         }
         if let Some(d) = &self.details {
-            s["details"] = d.clone();
+            s["details"] = (**d).clone();
         }
         s["code"] = self.code.into();
         s

@@ -181,7 +181,7 @@ fn invalid_list_options(errs: Vec<(&str, String)>) -> ApiError {
     };
     let causes: Vec<Value> = errs.iter().map(|(f, m)| json!({"reason": reason(m), "message": m, "field": f})).collect();
     let mut e = ApiError::new(422, "Invalid", format!("ListOptions.meta.k8s.io \"\" is invalid: {message}"));
-    e.details = Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes}));
+    e.details = Some(Box::new(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes})));
     e
 }
 

@@ -208,9 +208,9 @@ fn store_error(res: &ResourceInfo, name: &str, e: StoreError) -> ApiError {
 /// 504 for a resourceVersion newer than the store has.
 pub fn too_large_rv(requested: Revision, current: Revision) -> ApiError {
     let mut e = ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"));
-    e.details = Some(
+    e.details = Some(Box::new(
         json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
-    );
+    ));
     e
 }
 
@@ -1196,7 +1196,7 @@ fn with_type(res: &ResourceInfo, mut obj: Value) -> Value {
 
 fn retryable(mut e: ApiError) -> ApiError {
     if e.reason == "Conflict" {
-        let mut d = e.details.take().unwrap_or_else(|| json!({}));
+        let mut d = e.details.take().unwrap_or_else(|| Box::new(json!({})));
         d["retry"] = true.into();
         e.details = Some(d);
     }
@@ -1204,7 +1204,7 @@ fn retryable(mut e: ApiError) -> ApiError {
 }
 
 fn strip_retry(mut e: ApiError) -> ApiError {
-    if let Some(Value::Object(d)) = e.details.as_mut() {
+    if let Some(Value::Object(d)) = e.details.as_deref_mut() {
         d.remove("retry");
     }
     e

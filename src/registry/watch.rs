@@ -137,9 +137,9 @@ fn bookmark(res: &Resource, rev: Revision, initial_end: bool) -> WatchEvent {
 
 fn invalid_watch(field: &str, message: &str) -> ApiError {
     let mut e = ApiError::new(422, "Invalid", format!("ListOptions.meta.k8s.io \"\" is invalid: {field}: {message}"));
-    e.details = Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
+    e.details = Some(Box::new(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
         {"reason": "FieldValueForbidden", "message": message, "field": field}
-    ]}));
+    ]})));
     e
 }
 

@@ -97,6 +97,63 @@ fn delete_with_cascade_background_foreground_orphan() {
     }
 }
 
+/// A three-level chain `<top>` → `<top>-mid` → `<top>-leaf`, each blocking its owner's
+/// deletion; the leaf holds a finalizer so the foreground case can be watched mid-way.
+fn chain(k: &Kubectl, ns: &str, top: &str, leaf_finalizer: bool) {
+    apply(k, &cm(ns, top, ""));
+    let owned_by = |owner: &str| {
+        let uid = k.ok(&["get", "cm", owner, "-n", ns, "-o", "jsonpath={.metadata.uid}"]);
+        format!(
+            ", ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: {owner}, uid: {uid}, controller: true, blockOwnerDeletion: true}}]"
+        )
+    };
+    apply(k, &cm(ns, &format!("{top}-mid"), &owned_by(top)));
+    let fin = if leaf_finalizer { ", finalizers: [example.com/hold]" } else { "" };
+    apply(k, &cm(ns, &format!("{top}-leaf"), &format!("{}{fin}", owned_by(&format!("{top}-mid")))));
+}
+
+#[test]
+fn three_level_owner_chains_with_each_policy() {
+    let s = Server::start();
+    let k = s.kubectl("1.33");
+    let ns = "chains";
+    namespace(&k, ns);
+
+    // Background: the top goes at once; the collector takes the middle, then the leaf.
+    chain(&k, ns, "bg", false);
+    k.ok(&["delete", "cm", "bg", "-n", ns, "--cascade=background"]);
+    assert!(!exists(&k, ns, "bg"));
+    eventually(20, "the whole chain collected", || !exists(&k, ns, "bg-mid") && !exists(&k, ns, "bg-leaf"));
+
+    // Orphan: the top goes; the middle stays without its reference and keeps its own leaf.
+    chain(&k, ns, "or", false);
+    k.ok(&["delete", "cm", "or", "-n", ns, "--cascade=orphan"]);
+    assert!(!exists(&k, ns, "or"));
+    let mid = get(&k, ns, "or-mid");
+    assert!(mid["metadata"].get("ownerReferences").is_none(), "{mid}");
+    let leaf = get(&k, ns, "or-leaf");
+    assert_eq!(leaf["metadata"]["ownerReferences"][0]["name"], "or-mid", "{leaf}");
+    assert!(leaf["metadata"].get("deletionTimestamp").is_none(), "{leaf}");
+
+    // Foreground: every level waits, marked for deletion, for the level below it.
+    chain(&k, ns, "fg", true);
+    k.ok(&["delete", "cm", "fg", "-n", ns, "--cascade=foreground", "--wait=false"]);
+    eventually(20, "foreground deletion to reach the leaf", || {
+        get(&k, ns, "fg-leaf")["metadata"]["deletionTimestamp"].is_string()
+    });
+    for name in ["fg", "fg-mid"] {
+        let o = get(&k, ns, name);
+        assert!(o["metadata"]["deletionTimestamp"].is_string(), "{o}");
+        assert_eq!(o["metadata"]["finalizers"], json!(["foregroundDeletion"]), "{o}");
+    }
+    k.ok(&["patch", "cm", "fg-leaf", "-n", ns, "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    eventually(20, "the chain to go, bottom up", || {
+        !exists(&k, ns, "fg") && !exists(&k, ns, "fg-mid") && !exists(&k, ns, "fg-leaf")
+    });
+    // The orphaned middle and its leaf were never touched.
+    assert!(exists(&k, ns, "or-mid") && exists(&k, ns, "or-leaf"));
+}
+
 #[test]
 fn finalizers_hold_deletion_until_removed() {
     let s = Server::start();

@@ -74,16 +74,7 @@ impl<'a> Attributes<'a> {
         if let Some(m) = &ctx.field_manager {
             options["fieldManager"] = m.clone().into();
         }
-        Attributes {
-            operation,
-            res,
-            subresource,
-            namespace,
-            name: meta::name(obj).to_string(),
-            ctx,
-            old,
-            options,
-        }
+        Attributes { operation, res, subresource, namespace, name: meta::name(obj).to_string(), ctx, old, options }
     }
 
     /// `pods`, `pods/status`, … as rules name resources.

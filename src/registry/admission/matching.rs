@@ -72,7 +72,11 @@ fn parse_selector(selector: Option<&Value>) -> ApiResult<LabelSelector> {
 }
 
 /// `objectSelector`: matches when the new object's or the old object's labels match.
-pub fn object_selector_matches(selector: Option<&Value>, attrs: &Attributes<'_>, obj: Option<&Value>) -> ApiResult<bool> {
+pub fn object_selector_matches(
+    selector: Option<&Value>,
+    attrs: &Attributes<'_>,
+    obj: Option<&Value>,
+) -> ApiResult<bool> {
     let sel = parse_selector(selector)?;
     if sel.is_empty() {
         return Ok(true);
@@ -115,9 +119,7 @@ pub async fn namespace_labels(
 /// cluster-scoped objects.
 pub async fn namespace_object(reg: &Registry, attrs: &Attributes<'_>, obj: Option<&Value>) -> ApiResult<Option<Value>> {
     let is_namespace = attrs.res.group.is_empty() && attrs.res.plural == "namespaces";
-    if is_namespace
-        && attrs.subresource.is_empty()
-        && matches!(attrs.operation, Operation::Create | Operation::Update)
+    if is_namespace && attrs.subresource.is_empty() && matches!(attrs.operation, Operation::Create | Operation::Update)
     {
         return Ok(obj.cloned());
     }
@@ -142,7 +144,14 @@ mod tests {
         Registry::new(store, crate::registry::RegistryConfig::default())
     }
 
-    fn attrs<'a>(reg: &Registry, ctx: &'a Ctx, plural: &str, sub: &'a str, op: Operation, obj: &Value) -> Attributes<'a> {
+    fn attrs<'a>(
+        reg: &Registry,
+        ctx: &'a Ctx,
+        plural: &str,
+        sub: &'a str,
+        op: Operation,
+        obj: &Value,
+    ) -> Attributes<'a> {
         let res = reg.resource("", "v1", plural).unwrap();
         Attributes::new(op, Box::leak(Box::new(res)), sub, ctx, obj, None)
     }
@@ -154,9 +163,7 @@ mod tests {
         let pod = json!({"metadata": {"name": "p", "namespace": "default"}});
         let a = attrs(&reg, &ctx, "pods", "", Operation::Create, &pod);
         let status = attrs(&reg, &ctx, "pods", "status", Operation::Update, &pod);
-        let rule = |resources: Value, scope: &str| {
-            json!({"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": resources, "scope": scope})
-        };
+        let rule = |resources: Value, scope: &str| json!({"operations": ["CREATE", "UPDATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": resources, "scope": scope});
         assert!(rule_matches(&rule(json!(["pods"]), "*"), &a, false));
         assert!(rule_matches(&rule(json!(["*"]), "Namespaced"), &a, false));
         assert!(!rule_matches(&rule(json!(["*"]), "Cluster"), &a, false));
@@ -165,10 +172,12 @@ mod tests {
         assert!(rule_matches(&rule(json!(["pods/status"]), "*"), &status, false));
         assert!(rule_matches(&rule(json!(["*/status"]), "*"), &status, false));
         assert!(!rule_matches(&rule(json!(["pods"]), "*"), &status, false));
-        let wrong_version = json!({"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["v2"], "resources": ["pods"]});
+        let wrong_version =
+            json!({"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["v2"], "resources": ["pods"]});
         assert!(!rule_matches(&wrong_version, &a, false));
         assert!(rule_matches(&wrong_version, &a, true));
-        let delete_only = json!({"operations": ["DELETE"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]});
+        let delete_only =
+            json!({"operations": ["DELETE"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]});
         assert!(!rule_matches(&delete_only, &a, false));
         let ns = json!({"metadata": {"name": "team"}});
         let nsa = attrs(&reg, &ctx, "namespaces", "", Operation::Create, &ns);

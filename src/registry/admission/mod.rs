@@ -27,8 +27,8 @@ use crate::registry::meta;
 use crate::registry::resource::ResourceInfo;
 use crate::registry::rest::{Ctx, DeleteOptions, Outcome};
 use crate::registry::strategy::Subresource;
-use attributes::{Attributes, Operation};
 use crate::store::{ListRequest, StoreError, WriteOptions};
+use attributes::{Attributes, Operation};
 
 const IPADDRESS_PREFIX: &str = "/networking.k8s.io/ipaddresses/";
 
@@ -257,7 +257,7 @@ async fn namespace_lifecycle(reg: &Registry, res: &ResourceInfo, obj: &Value) ->
             meta::name(obj),
             format!("unable to create new content in namespace {ns} because it is being terminated"),
         );
-        if let Some(Value::Object(d)) = e.details.as_mut() {
+        if let Some(Value::Object(d)) = e.details.as_deref_mut() {
             d.insert(
                 "causes".into(),
                 json!([{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}]),

@@ -421,7 +421,7 @@ fn denial(attrs: &Attributes<'_>, message: String, reason: Option<&str>) -> ApiE
     let (code, reason) = reason_code(reason.unwrap_or("Invalid"));
     e.code = code;
     e.reason = reason;
-    if let Some(Value::Object(d)) = e.details.as_mut() {
+    if let Some(Value::Object(d)) = e.details.as_deref_mut() {
         d.insert("causes".into(), json!([{"message": message}]));
     }
     e

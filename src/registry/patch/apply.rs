@@ -50,7 +50,7 @@ impl ApplyError {
                 code: 409,
                 reason: "Conflict",
                 message: conflict_message(conflicts),
-                details: Some(json!({ "causes": conflict_causes(conflicts) })),
+                details: Some(Box::new(json!({ "causes": conflict_causes(conflicts) }))),
                 warnings: Vec::new(),
             },
             ApplyError::Internal(m) => ApiError::new(500, "", m.clone()),

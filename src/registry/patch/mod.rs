@@ -53,9 +53,9 @@ pub fn check_apply_request(ctx: &Ctx, _force: bool) -> ApiResult<()> {
             "Invalid",
             "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
         );
-        e.details = Some(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
+        e.details = Some(Box::new(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
             {"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}
-        ]}));
+        ]})));
         return Err(e);
     }
     Ok(())
@@ -64,7 +64,7 @@ pub fn check_apply_request(ctx: &Ctx, _force: bool) -> ApiResult<()> {
 /// A JSON patch that cannot be applied: the real server's generic 422, the cause in the details.
 fn patch_rejected(cause: String) -> ApiError {
     let mut e = ApiError::new(422, "Invalid", "the server rejected our request due to an error in our request");
-    e.details = Some(json!({"causes": [{"message": cause}]}));
+    e.details = Some(Box::new(json!({"causes": [{"message": cause}]})));
     e
 }
 

@@ -103,7 +103,7 @@ impl PatchError {
                 code: 422,
                 reason: "Invalid",
                 message: "the server rejected our request due to an error in our request".into(),
-                details: Some(json!({})),
+                details: Some(Box::new(json!({}))),
                 warnings: Vec::new(),
             },
             PatchErrorKind::Internal => ApiError::new(500, "", self.message.clone()),

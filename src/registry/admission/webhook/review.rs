@@ -207,7 +207,7 @@ pub fn denial(webhook: &str, status: Option<&Value>) -> ApiError {
     let code = status.get("code").and_then(Value::as_u64).unwrap_or(0);
     let code = if !(400..=599).contains(&code) { 400 } else { code as u16 };
     let mut e = ApiError::new(code, static_reason(reason), message);
-    e.details = status.get("details").filter(|d| d.is_object()).cloned();
+    e.details = status.get("details").filter(|d| d.is_object()).cloned().map(Box::new);
     e
 }
 
