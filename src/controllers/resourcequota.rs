@@ -13,6 +13,7 @@
 //! conflict with admission's own charging means: read again and recount).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -56,7 +57,9 @@ pub async fn run(client: kube::Client) {
     ] {
         tokio::spawn(watch(client.clone(), ar, tx.clone()));
     }
-    tokio::spawn(watch_quotas(client.clone(), tx.clone()));
+    // Namespaces that have quotas: changes elsewhere need no recount (not even a lookup).
+    let with_quotas: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    tokio::spawn(watch_quotas(client.clone(), tx.clone(), with_quotas.clone()));
     let mut resync = tokio::time::interval(RESYNC);
     let mut retry = tokio::time::interval(RETRY);
     let mut dirty: BTreeSet<String> = BTreeSet::new();
@@ -76,6 +79,9 @@ pub async fn run(client: kube::Client) {
             dirty.insert(ns);
         }
         for ns in std::mem::take(&mut dirty) {
+            if !with_quotas.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&ns) {
+                continue;
+            }
             if let Err(e) = sync_namespace(&client, &ns).await {
                 tracing::debug!(namespace = %ns, error = %e, "resource quota sync failed; will retry");
                 failed.insert(ns);
@@ -108,7 +114,11 @@ async fn watch(client: kube::Client, ar: ApiResource, tx: mpsc::UnboundedSender<
 
 /// Report the namespace of quotas that are new, gone, or whose `spec.hard` changed;
 /// changes of status alone are left to the periodic resync, as in Kubernetes.
-async fn watch_quotas(client: kube::Client, tx: mpsc::UnboundedSender<String>) {
+async fn watch_quotas(
+    client: kube::Client,
+    tx: mpsc::UnboundedSender<String>,
+    with_quotas: Arc<Mutex<HashMap<String, usize>>>,
+) {
     let api: Api<ResourceQuota> = Api::all(client);
     let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
     let mut seen: HashMap<String, Option<Value>> = HashMap::new();
@@ -125,12 +135,25 @@ async fn watch_quotas(client: kube::Client, tx: mpsc::UnboundedSender<String>) {
         };
         let uid = rq.metadata.uid.clone().unwrap_or_default();
         let hard = rq.spec.as_ref().and_then(|s| serde_json::to_value(&s.hard).ok());
+        let ns = rq.metadata.namespace.clone().unwrap_or_default();
         let changed = if deleted {
-            seen.remove(&uid);
+            if seen.remove(&uid).is_some() {
+                let mut counts = with_quotas.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = counts.get_mut(&ns) {
+                    *n -= 1;
+                    if *n == 0 {
+                        counts.remove(&ns);
+                    }
+                }
+            }
             true
         } else {
             let missing_status = rq.status.as_ref().is_none_or(|s| s.hard.is_none());
-            seen.insert(uid, hard.clone()) != Some(hard) || missing_status
+            let before = seen.insert(uid, hard.clone());
+            if before.is_none() {
+                *with_quotas.lock().unwrap_or_else(|e| e.into_inner()).entry(ns.clone()).or_default() += 1;
+            }
+            before != Some(hard) || missing_status
         };
         if changed
             && let Some(ns) = rq.metadata.namespace

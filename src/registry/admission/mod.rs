@@ -48,6 +48,9 @@ pub fn after_write(reg: &Registry, res: &ResourceInfo) {
         reg.admission.webhooks.invalidate(res);
         reg.admission.policies.invalidate(res);
     }
+    if res.group.is_empty() && res.plural == "resourcequotas" {
+        reg.admission.quota_locks.invalidate();
+    }
 }
 
 /// Namespaces that may never be deleted.

@@ -42,6 +42,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -62,16 +63,44 @@ use crate::registry::validation::core::resources::{is_extended, is_native};
 /// Resource names to quantities, sorted by name (as `prettyPrint` sorts them).
 pub type ResourceList = BTreeMap<String, Quantity>;
 
-/// Per-namespace locks that serialize quota accounting.
+/// Per-namespace locks that serialize quota accounting, and which namespaces have quotas
+/// at all (so that writes elsewhere cost no lookup; rebuilt after a quota is written).
 #[derive(Default)]
 pub struct Locks {
     by_namespace: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Bumped by every write of a ResourceQuota.
+    generation: AtomicU64,
+    /// The namespaces that have quotas, and the generation they were read at.
+    with_quotas: std::sync::RwLock<Option<(u64, Arc<HashSet<String>>)>>,
 }
 
 impl Locks {
     fn get(&self, ns: &str) -> Arc<Mutex<()>> {
         let mut map = self.by_namespace.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(ns.to_string()).or_default().clone()
+    }
+
+    /// A ResourceQuota was written: read the namespaces with quotas again when next needed.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    async fn namespaces_with_quotas(&self, reg: &Registry, rq: &ResourceInfo) -> ApiResult<Arc<HashSet<String>>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Ok(cached) = self.with_quotas.read()
+            && let Some((g, set)) = cached.as_ref()
+            && *g == generation
+        {
+            return Ok(set.clone());
+        }
+        let all = reg.list(rq, None, &ListOptions::default()).await?.items;
+        let set: Arc<HashSet<String>> = Arc::new(all.iter().map(|q| meta::namespace(q).to_string()).collect());
+        if self.generation.load(Ordering::Acquire) == generation
+            && let Ok(mut cached) = self.with_quotas.write()
+        {
+            *cached = Some((generation, set.clone()));
+        }
+        Ok(set)
     }
 }
 
@@ -402,7 +431,7 @@ async fn admit_write(reg: &Registry, attrs: &Attributes<'_>, obj: &Value, alloc:
     }
     let Some(rq) = reg.resource("", "v1", "resourcequotas") else { return Ok(()) };
     let ns = attrs.namespace.as_str();
-    if list_quotas(reg, &rq, ns).await?.is_empty() {
+    if !reg.admission.quota_locks.namespaces_with_quotas(reg, &rq).await?.contains(ns) {
         return Ok(());
     }
     let guard = reg.admission.quota_locks.get(ns).lock_owned().await;
