@@ -9,6 +9,7 @@
 
 pub mod admission;
 mod libs;
+pub mod typecheck;
 mod values;
 
 use std::collections::HashMap;

@@ -20,12 +20,13 @@ use crate::store::sqlite::SqliteStore;
 pub fn start(state: Arc<ApiState>, store: Arc<SqliteStore>, ca_pem: String, cluster_cidr: ipnet::Ipv4Net) {
     tokio::spawn(maintenance::run(store));
     let issuer = state.registry.token_issuer().cloned();
+    let registry = state.registry.clone();
     let client = local_client::client(state, "system:kube-controller-manager");
     tokio::spawn(namespace::run(client.clone()));
     tokio::spawn(gc::run(client.clone()));
     tokio::spawn(nodeipam::run(client.clone(), cluster_cidr));
     tokio::spawn(crd::run(client.clone()));
-    tokio::spawn(admissionpolicy::run(client.clone()));
+    tokio::spawn(admissionpolicy::run(client.clone(), registry));
     tokio::spawn(resourcequota::run(client.clone()));
     if let Some(issuer) = issuer {
         tokio::spawn(serviceaccounts::run(client, ca_pem, issuer));

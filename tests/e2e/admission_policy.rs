@@ -9,9 +9,11 @@
 //!   operations" (create with generateName, get, list by label, patch, update, get and
 //!   patch /status, delete, deletecollection; watch is covered by the generic watch
 //!   tests): `policy_api_operations_and_invalid_objects`.
-//! - "should type check validation expressions" / "should type check a CRD": only in part —
-//!   `status.typeChecking` is set (empty) with `observedGeneration`, but there is no CEL
-//!   type checker, so type confusion gives no `expressionWarnings`.
+//! - "should type check validation expressions" / "should type check a CRD" (no warnings for
+//!   a well-typed policy; `_>_` on (int, string) and `_+_` on (string, int) in a Deployment
+//!   policy's expression and messageExpression; `undefined field` on a CronTab; warnings
+//!   cleared by a fixed new generation): `type_checking_warns_about_confused_expressions`.
+//!   The checker is best effort (crate::cel::typecheck): what it does not understand is dyn.
 //!
 //! Beyond them: params of a custom resource kind, paramRef errors, objectSelector,
 //! excludeResourceRules, `request.userInfo`, the Audit action and audit annotations:
@@ -544,4 +546,100 @@ fn custom_resource_params_selectors_audit_and_request() {
         err.contains("ValidatingAdmissionPolicy 'checked.example.com' with binding 'checked' denied request: expression 'object.data.owner' resulted in error: no such key: owner"),
         "{err}"
     );
+}
+
+const CRONTAB_CRD: &str = r#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "crontabs.stable.example.com"},
+  "spec": {"group": "stable.example.com", "scope": "Namespaced",
+    "names": {"plural": "crontabs", "singular": "crontab", "kind": "CronTab"},
+    "versions": [{"name": "v1", "served": true, "storage": true,
+      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}}}}}}]}}"#;
+
+/// The policy's `status.typeChecking` once its generation is observed.
+fn type_checking(k: &crate::harness::Kubectl, name: &str) -> Value {
+    let mut out = Value::Null;
+    eventually(10, "policy type checking", || {
+        let p = k.json(&["get", "validatingadmissionpolicy", name, "-o", "json"]);
+        out = p["status"]["typeChecking"].clone();
+        p["status"]["observedGeneration"] == p["metadata"]["generation"] && !out.is_null()
+    });
+    out
+}
+
+#[test]
+fn type_checking_warns_about_confused_expressions() {
+    let s = Server::start();
+    let k = s.kubectl("1.33");
+    let deployments = json!([{"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"], "operations": ["CREATE", "UPDATE"]}]);
+
+    // Well typed: typeChecking without warnings.
+    k.ok_stdin(
+        &["create", "-f", "-"],
+        &policy(
+            "typed.example.com",
+            deployments.clone(),
+            json!({"validations": [{"expression": "object.spec.replicas > 1"}]}),
+        ),
+    );
+    assert_eq!(type_checking(&k, "typed.example.com"), json!({}));
+
+    // An int compared with a string, and a string plus an int.
+    k.ok_stdin(
+        &["create", "-f", "-"],
+        &policy(
+            "confused.example.com",
+            deployments,
+            json!({"validations": [{"expression": "object.spec.replicas > '1'",
+                                    "messageExpression": "'wants replicas > 1, got ' + object.spec.replicas"}]}),
+        ),
+    );
+    let tc = type_checking(&k, "confused.example.com");
+    let w = tc["expressionWarnings"].as_array().unwrap_or_else(|| panic!("{tc}"));
+    assert_eq!(w.len(), 2, "{tc}");
+    assert_eq!(w[0]["fieldRef"], "spec.validations[0].expression", "{tc}");
+    let first = w[0]["warning"].as_str().unwrap_or_default();
+    assert!(first.starts_with("apps/v1, Kind=Deployment: ERROR: <input>:1:22: "), "{tc}");
+    assert!(first.contains("found no matching overload for '_>_' applied to '(int, string)'"), "{tc}");
+    assert_eq!(w[1]["fieldRef"], "spec.validations[0].messageExpression", "{tc}");
+    assert!(
+        w[1]["warning"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("found no matching overload for '_+_' applied to '(string, int)'"),
+        "{tc}"
+    );
+
+    // A custom resource: a field its schema does not have.
+    k.ok_stdin(&["create", "-f", "-"], CRONTAB_CRD);
+    eventually(10, "CRD served", || k.run(&["get", "crontabs"]).status.success());
+    k.ok_stdin(
+        &["create", "-f", "-"],
+        &policy(
+            "crontab.example.com",
+            json!([{"apiGroups": ["stable.example.com"], "apiVersions": ["v1"], "resources": ["crontabs"], "operations": ["CREATE"]}]),
+            json!({"validations": [{"expression": "object.spec.replicas > 1"}, {"expression": "object.spec.maxRetries < 10"}]}),
+        ),
+    );
+    let tc = type_checking(&k, "crontab.example.com");
+    let w = tc["expressionWarnings"].as_array().unwrap_or_else(|| panic!("{tc}"));
+    assert_eq!(w.len(), 1, "{tc}");
+    assert_eq!(w[0]["fieldRef"], "spec.validations[1].expression", "{tc}");
+    let warning = w[0]["warning"].as_str().unwrap_or_default();
+    assert!(warning.starts_with("stable.example.com/v1, Kind=CronTab: "), "{tc}");
+    assert!(warning.contains("undefined field 'maxRetries'"), "{tc}");
+
+    // Fixing the expression (a new generation) clears the warnings.
+    k.ok(&[
+        "patch",
+        "validatingadmissionpolicy",
+        "crontab.example.com",
+        "--type=json",
+        "-p",
+        r#"[{"op": "replace", "path": "/spec/validations/1/expression", "value": "object.spec.replicas < 10"}]"#,
+    ]);
+    eventually(10, "warnings cleared", || {
+        let p = k.json(&["get", "validatingadmissionpolicy", "crontab.example.com", "-o", "json"]);
+        p["status"]["observedGeneration"] == p["metadata"]["generation"] && p["status"]["typeChecking"] == json!({})
+    });
 }
