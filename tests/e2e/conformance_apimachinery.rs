@@ -223,83 +223,6 @@ async fn crd_watch_by_name_sees_create_modify_delete() {
 // crd_conversion_webhook.go
 // ---------------------------------------------------------------------------------------
 
-/// A conversion webhook over HTTPS (as in crds.rs): v1 keeps `spec.size`, v2 nests it as
-/// `spec.dimensions.size`. Returns its URL and the CA that signed its certificate.
-async fn start_conversion_webhook() -> (String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::default();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::from_ca_cert_pem(&ca_cert.pem(), &ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::default();
-    leaf.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().unwrap())];
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
-                let svc = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    use http_body_util::BodyExt;
-                    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                    let review: Value = serde_json::from_slice(&body).unwrap_or_default();
-                    let answer = convert_review(&review);
-                    Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from(serde_json::to_vec(&answer).unwrap()),
-                    )))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    (format!("https://127.0.0.1:{port}/convert"), ca_cert.pem())
-}
-
-fn convert_review(review: &Value) -> Value {
-    let req = &review["request"];
-    let desired = req["desiredAPIVersion"].as_str().unwrap_or_default();
-    let objects: Vec<Value> = req["objects"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|mut o| {
-            let from = o["apiVersion"].as_str().unwrap_or_default().to_string();
-            if from.ends_with("/v1") && desired.ends_with("/v2") {
-                let size = o["spec"]["size"].take();
-                o["spec"].as_object_mut().map(|m| m.remove("size"));
-                o["spec"]["dimensions"] = json!({"size": size});
-            } else if from.ends_with("/v2") && desired.ends_with("/v1") {
-                let size = o["spec"]["dimensions"]["size"].take();
-                o["spec"].as_object_mut().map(|m| m.remove("dimensions"));
-                o["spec"]["size"] = size;
-            }
-            o["apiVersion"] = desired.into();
-            o
-        })
-        .collect();
-    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
-        "response": {"uid": req["uid"], "result": {"status": "Success"}, "convertedObjects": objects}})
-}
-
 /// "should be able to convert a non homogeneous list of CRs": one object stored at v1, the
 /// storage version moved to v2, one stored at v2; lists at either version convert both.
 /// (The conformance test's webhook is a Service; this one is given by URL.)
@@ -308,7 +231,7 @@ async fn conversion_webhook_converts_a_mixed_list() {
     use base64::Engine;
     let s = Server::start();
     let c = s.client().await;
-    let (url, ca) = start_conversion_webhook().await;
+    let (url, ca) = crate::crds::start_conversion_webhook().await;
     let schema = |spec: Value| json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}});
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

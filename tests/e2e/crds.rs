@@ -538,7 +538,7 @@ async fn names_already_in_use_are_not_accepted() {
 
 /// A conversion webhook over HTTPS, written here: v1 keeps `spec.size`, v2 nests it as
 /// `spec.dimensions.size`. Returns its URL and the CA that signed its certificate.
-async fn start_conversion_webhook() -> (String, String) {
+pub(crate) async fn start_conversion_webhook() -> (String, String) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::default();

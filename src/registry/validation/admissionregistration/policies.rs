@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::super::meta::{SelectorOpts, validate_label_selector};
 use super::super::names;
+use super::{go_slice, rule_with_operations, s, strings};
 use crate::cel::admission::{Decls, MatchConditions, compile};
 use crate::registry::field_error::{FieldError, Path};
 
@@ -25,22 +26,8 @@ pub fn validate(kind: &str, obj: &Value, _old: Option<&Value>) -> Vec<FieldError
     }
 }
 
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
-
 fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
     v.get(k).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
-}
-
-fn strings(v: &Value, k: &str) -> Vec<String> {
-    list(v, k).iter().filter_map(Value::as_str).map(str::to_string).collect()
-}
-
-/// Go's `%#v` of a string slice: `[]string{"a", "b"}`.
-fn go_slice(type_: &str, items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-    format!("[]{type_}{{{}}}", quoted.join(", "))
 }
 
 fn policy_spec(name: &str, spec: &Value, path: &Path) -> Vec<FieldError> {
@@ -178,10 +165,6 @@ fn match_resources(mr: &Value, path: &Path) -> Vec<FieldError> {
     errs
 }
 
-fn has_wildcard(items: &[String]) -> bool {
-    items.iter().any(|i| i == "*")
-}
-
 fn named_rule(r: &Value, path: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut seen = HashSet::new();
@@ -194,116 +177,7 @@ fn named_rule(r: &Value, path: &Path) -> Vec<FieldError> {
             errs.push(FieldError::duplicate(p, n.as_str()));
         }
     }
-    let ops = strings(r, "operations");
-    if ops.is_empty() {
-        errs.push(FieldError::required(path.child("operations"), ""));
-    }
-    if ops.len() > 1 && has_wildcard(&ops) {
-        errs.push(FieldError::invalid_rendered(
-            path.child("operations"),
-            go_slice("admissionregistration.OperationType", &ops),
-            "if '*' is present, must not specify other operations",
-        ));
-    }
-    for (i, op) in ops.iter().enumerate() {
-        if !matches!(op.as_str(), "*" | "CREATE" | "UPDATE" | "DELETE" | "CONNECT") {
-            errs.push(FieldError::not_supported(
-                path.child("operations").index(i),
-                op.as_str(),
-                &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
-            ));
-        }
-    }
-    let groups = strings(r, "apiGroups");
-    if groups.is_empty() {
-        errs.push(FieldError::required(path.child("apiGroups"), ""));
-    }
-    if groups.len() > 1 && has_wildcard(&groups) {
-        errs.push(FieldError::invalid_rendered(
-            path.child("apiGroups"),
-            go_slice("string", &groups),
-            "if '*' is present, must not specify other API groups",
-        ));
-    }
-    let versions = strings(r, "apiVersions");
-    if versions.is_empty() {
-        errs.push(FieldError::required(path.child("apiVersions"), ""));
-    }
-    if versions.len() > 1 && has_wildcard(&versions) {
-        errs.push(FieldError::invalid_rendered(
-            path.child("apiVersions"),
-            go_slice("string", &versions),
-            "if '*' is present, must not specify other API versions",
-        ));
-    }
-    for (i, v) in versions.iter().enumerate() {
-        if v.is_empty() {
-            errs.push(FieldError::required(path.child("apiVersions").index(i), ""));
-        }
-    }
-    errs.extend(resources(&strings(r, "resources"), &path.child("resources")));
-    if let Some(scope) = s(r, "scope")
-        && !matches!(scope, "*" | "Cluster" | "Namespaced")
-    {
-        errs.push(FieldError::not_supported(path.child("scope"), scope, &["*", "Cluster", "Namespaced"]));
-    }
-    errs
-}
-
-fn resources(resources: &[String], path: &Path) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    if resources.is_empty() {
-        errs.push(FieldError::required(path.clone(), ""));
-    }
-    let mut res_with_wild_sub = HashSet::new();
-    let mut sub_with_wild_res = HashSet::new();
-    let (mut double, mut single, mut plain) = (false, false, false);
-    for (i, rs) in resources.iter().enumerate() {
-        if rs.is_empty() {
-            errs.push(FieldError::required(path.index(i), ""));
-            continue;
-        }
-        double |= rs == "*/*";
-        single |= rs == "*";
-        let Some((res, sub)) = rs.split_once('/') else {
-            plain = rs != "*";
-            continue;
-        };
-        if res_with_wild_sub.contains(res) {
-            errs.push(FieldError::invalid(
-                path.index(i),
-                rs.as_str(),
-                format!("if '{res}/*' is present, must not specify {rs}"),
-            ));
-        }
-        if sub_with_wild_res.contains(sub) {
-            errs.push(FieldError::invalid(
-                path.index(i),
-                rs.as_str(),
-                format!("if '*/{sub}' is present, must not specify {rs}"),
-            ));
-        }
-        if sub == "*" {
-            res_with_wild_sub.insert(res.to_string());
-        }
-        if res == "*" {
-            sub_with_wild_res.insert(sub.to_string());
-        }
-    }
-    if resources.len() > 1 && double {
-        errs.push(FieldError::invalid_rendered(
-            path.clone(),
-            go_slice("string", resources),
-            "if '*/*' is present, must not specify other resources",
-        ));
-    }
-    if single && plain {
-        errs.push(FieldError::invalid_rendered(
-            path.clone(),
-            go_slice("string", resources),
-            "if '*' is present, must not specify other resources without subresources",
-        ));
-    }
+    errs.extend(rule_with_operations(r, path));
     errs
 }
 

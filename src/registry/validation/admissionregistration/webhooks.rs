@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::super::meta::{SelectorOpts, validate_label_selector};
 use super::super::names;
+use super::{go_slice, rule_with_operations, s, strings};
 use crate::cel::admission::{Decls, MatchConditions};
 use crate::registry::field_error::{FieldError, Path};
 
@@ -19,8 +20,6 @@ const FAILURE_POLICIES: &[&str] = &["Fail", "Ignore"];
 const MATCH_POLICIES: &[&str] = &["Equivalent", "Exact"];
 const NO_SIDE_EFFECTS: &[&str] = &["None", "NoneOnDryRun"];
 const SIDE_EFFECTS: &[&str] = &["None", "NoneOnDryRun", "Some", "Unknown"];
-const OPERATIONS: &[&str] = &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"];
-const SCOPES: &[&str] = &["*", "Cluster", "Namespaced"];
 const REINVOCATION_POLICIES: &[&str] = &["IfNeeded", "Never"];
 
 /// What an update may keep of what the old object already had.
@@ -34,23 +33,6 @@ struct Opts {
 
 fn hooks(obj: &Value) -> &[Value] {
     obj.get("webhooks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
-}
-
-fn strs(v: &Value, k: &str) -> Vec<String> {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect())
-        .unwrap_or_default()
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
-
-/// Go's `%v` of a slice of strings: `[]string{"a", "b"}`.
-fn go_slice(type_name: &str, items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-    format!("[]{type_name}{{{}}}", quoted.join(", "))
 }
 
 fn options(old: Option<&Value>, new: &Value) -> Opts {
@@ -69,7 +51,7 @@ fn options(old: Option<&Value>, new: &Value) -> Opts {
     let unique = old_hooks.iter().all(|h| names.insert(s(h, "name").unwrap_or("")));
     let no_side_effects = old_hooks.iter().all(|h| s(h, "sideEffects").is_some_and(|v| NO_SIDE_EFFECTS.contains(&v)));
     let recognized = old_hooks.iter().all(|h| {
-        let v = strs(h, "admissionReviewVersions");
+        let v = strings(h, "admissionReviewVersions");
         v.is_empty() || v.iter().any(|x| ACCEPTED_REVIEW_VERSIONS.contains(&x.as_str()))
     });
     let invalid_selector = old_hooks.iter().any(|h| {
@@ -98,7 +80,7 @@ pub fn validate(kind: &str, obj: &Value, old: Option<&Value>) -> Vec<FieldError>
         let path = Path::new("webhooks").index(i);
         errs.extend(validate_hook(hook, mutating, &opts, &path));
         errs.extend(review_versions(
-            &strs(hook, "admissionReviewVersions"),
+            &strings(hook, "admissionReviewVersions"),
             &opts,
             &path.child("admissionReviewVersions"),
         ));
@@ -305,118 +287,6 @@ fn review_versions(versions: &[String], opts: &Opts, path: &Path) -> Vec<FieldEr
             path,
             go_slice("string", versions),
             format!("must include at least one of {}", ACCEPTED_REVIEW_VERSIONS.join(", ")),
-        ));
-    }
-    errs
-}
-
-fn rule_with_operations(rule: &Value, path: &Path) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    let ops = strs(rule, "operations");
-    if ops.is_empty() {
-        errs.push(FieldError::required(path.child("operations"), ""));
-    }
-    if ops.len() > 1 && ops.iter().any(|o| o == "*") {
-        errs.push(FieldError::invalid_rendered(
-            path.child("operations"),
-            go_slice("admissionregistration.OperationType", &ops),
-            "if '*' is present, must not specify other operations",
-        ));
-    }
-    for (i, op) in ops.iter().enumerate() {
-        if !OPERATIONS.contains(&op.as_str()) {
-            errs.push(FieldError::not_supported(path.child("operations").index(i), op.as_str(), OPERATIONS));
-        }
-    }
-    let groups = strs(rule, "apiGroups");
-    if groups.is_empty() {
-        errs.push(FieldError::required(path.child("apiGroups"), ""));
-    }
-    if groups.len() > 1 && groups.iter().any(|g| g == "*") {
-        errs.push(FieldError::invalid_rendered(
-            path.child("apiGroups"),
-            go_slice("string", &groups),
-            "if '*' is present, must not specify other API groups",
-        ));
-    }
-    let versions = strs(rule, "apiVersions");
-    if versions.is_empty() {
-        errs.push(FieldError::required(path.child("apiVersions"), ""));
-    }
-    if versions.len() > 1 && versions.iter().any(|v| v == "*") {
-        errs.push(FieldError::invalid_rendered(
-            path.child("apiVersions"),
-            go_slice("string", &versions),
-            "if '*' is present, must not specify other API versions",
-        ));
-    }
-    for (i, v) in versions.iter().enumerate() {
-        if v.is_empty() {
-            errs.push(FieldError::required(path.child("apiVersions").index(i), ""));
-        }
-    }
-    errs.extend(resources(&strs(rule, "resources"), &path.child("resources")));
-    if let Some(scope) = s(rule, "scope")
-        && !SCOPES.contains(&scope)
-    {
-        errs.push(FieldError::not_supported(path.child("scope"), scope, SCOPES));
-    }
-    errs
-}
-
-/// `validateResources`: resources with subresources and their wildcards.
-fn resources(list: &[String], path: &Path) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    if list.is_empty() {
-        errs.push(FieldError::required(path, ""));
-    }
-    let mut with_wildcard_sub: HashSet<&str> = HashSet::new();
-    let mut sub_with_wildcard_res: HashSet<&str> = HashSet::new();
-    let (mut double, mut single, mut plain) = (false, false, false);
-    for (i, r) in list.iter().enumerate() {
-        if r.is_empty() {
-            errs.push(FieldError::required(path.index(i), ""));
-            continue;
-        }
-        double |= r == "*/*";
-        single |= r == "*";
-        let Some((res, sub)) = r.split_once('/') else {
-            plain = r != "*";
-            continue;
-        };
-        if with_wildcard_sub.contains(res) {
-            errs.push(FieldError::invalid(
-                path.index(i),
-                r.as_str(),
-                format!("if '{res}/*' is present, must not specify {r}"),
-            ));
-        }
-        if sub_with_wildcard_res.contains(sub) {
-            errs.push(FieldError::invalid(
-                path.index(i),
-                r.as_str(),
-                format!("if '*/{sub}' is present, must not specify {r}"),
-            ));
-        }
-        if sub == "*" {
-            with_wildcard_sub.insert(res);
-        }
-        if res == "*" {
-            sub_with_wildcard_res.insert(sub);
-        }
-    }
-    if list.len() > 1 && double {
-        errs.push(FieldError::invalid_rendered(
-            path,
-            go_slice("string", list),
-            "if '*/*' is present, must not specify other resources",
-        ));
-    }
-    if single && plain {
-        errs.push(FieldError::invalid_rendered(
-            path,
-            go_slice("string", list),
-            "if '*' is present, must not specify other resources without subresources",
         ));
     }
     errs
