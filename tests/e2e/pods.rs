@@ -227,7 +227,11 @@ fn crash_loops_back_off_and_finished_pods_complete() {
         st == "CrashLoopBackOff" && rc >= 2
     });
     assert_eq!(jsonpath(&s, "crash", "{.status.containerStatuses[0].lastState.terminated.exitCode}"), "3");
-    assert!(k.ok(&["get", "pod", "crash"]).contains("CrashLoopBackOff"));
+    // The table shows the waiting reason; the back-off can end (and the container run
+    // again for a moment) between the check above and this one, so look again then.
+    eventually(60, "kubectl get to show CrashLoopBackOff", || {
+        k.ok(&["get", "pod", "crash"]).contains("CrashLoopBackOff")
+    });
     assert!(k.ok(&["describe", "pod", "crash"]).contains("Back-off restarting failed container crash"));
     assert_eq!(k.ok(&["logs", "crash", "--previous"]).trim(), "dying");
 
